@@ -1,0 +1,3 @@
+from app.cli import entry_point
+
+entry_point()

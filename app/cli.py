@@ -1,0 +1,71 @@
+"""The ``heron`` command: a thin layer over the engine's library API.
+
+Every user-facing failure prints one line on stderr and exits with status 2; ``--verbose``
+adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+
+from engine import __version__
+from engine.errors import HeronError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line like every other failure."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, f"heron: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.commands import ask, doctor, models
+
+    parser = _Parser(prog="heron", description="Heron: a voice assistant that truly hears audio.")
+    parser.add_argument("--version", action="version", version=f"heron {__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true", help="show details and tracebacks")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in (ask, models, doctor):
+        module.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        if args.command is None:
+            from app.gui import run_gui
+
+            return run_gui()
+        return args.run(args)
+    except HeronError as exc:
+        return _fail(exc.message, args.verbose)
+    except KeyboardInterrupt:
+        print("heron: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: still one line for the user, details with --verbose
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+        return _fail(f"unexpected error ({detail}). Run again with --verbose for details.", args.verbose)
+
+
+def _fail(message: str, verbose: bool) -> int:
+    if verbose:
+        traceback.print_exc()
+    print(f"heron: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+def entry_point() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

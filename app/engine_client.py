@@ -1,0 +1,154 @@
+"""The caller's side of the engine process.
+
+The model runs in a child process so that a crash, an out-of-memory kill or a hang there
+never takes the caller down. ``EngineClient.ask`` yields the engine's events; if the
+process dies mid-request the caller gets an ``Error`` event, and the next request starts
+a fresh engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+from engine.events import Done, Error, Event
+from engine.requests import AskRequest, LoadRequest
+
+_POLL_S = 0.02
+CANCEL_GRACE_S = 0.15  # after this the caller is told "cancelled" even if the engine is still busy
+
+
+class EngineClient:
+    def __init__(self, log_dir: str | None = None):
+        self.log_dir = log_dir
+        self._context = multiprocessing.get_context("spawn")
+        self._process = None
+        self._conn = None
+        self._ids = itertools.count(1)
+        self._current: int | None = None
+        self._cancel_requested = threading.Event()
+        self.restarts = 0  # fresh engines started after a crash
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def start(self) -> None:
+        if self.is_running():
+            return
+        crashed_before = self._process is not None
+        self._discard()
+        parent, child = self._context.Pipe()
+        from engine.service import serve
+
+        self._process = self._context.Process(
+            target=serve, args=(child, self.log_dir), name="heron-engine", daemon=True
+        )
+        self._process.start()
+        child.close()
+        self._conn = parent
+        self.restarts += crashed_before
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self.is_running():
+            try:
+                self._conn.send(("shutdown", 0, None))
+            except OSError:
+                pass
+            self._process.join(timeout)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._process, self._conn = None, None
+
+    # -- requests ----------------------------------------------------------------------------
+    def ask(self, request: AskRequest) -> Iterator[Event]:
+        return self._request("ask", request)
+
+    def load(self, request: LoadRequest) -> Iterator[Event]:
+        return self._request("load", request)
+
+    def cancel(self) -> None:
+        """Stop the running request; its stream ends within ``CANCEL_GRACE_S`` with ``Done``."""
+        self._cancel_requested.set()
+
+    def _request(self, op: str, request) -> Iterator[Event]:
+        self.start()
+        request_id = next(self._ids)
+        self._current = request_id
+        self._cancel_requested.clear()
+        try:
+            self._conn.send((op, request_id, request))
+        except OSError:
+            yield self._crashed()
+            return
+        try:
+            yield from self._events_of(request_id)
+        finally:
+            self._current = None
+
+    def _events_of(self, request_id: int) -> Iterator[Event]:
+        cancel_sent_at: float | None = None
+        while True:
+            if self._cancel_requested.is_set() and cancel_sent_at is None:
+                self._conn.send(("cancel", request_id, None))
+                cancel_sent_at = time.monotonic()
+            if cancel_sent_at and time.monotonic() - cancel_sent_at > CANCEL_GRACE_S:
+                yield Done({"finish": "cancelled"})  # the engine finishes on its own and is ignored
+                return
+            event = self._receive(request_id)
+            if event is None:
+                continue
+            yield event
+            if isinstance(event, (Done, Error)):
+                return
+
+    def _receive(self, request_id: int) -> Event | None:
+        try:
+            if not self._conn.poll(_POLL_S):
+                return None if self._process.is_alive() else self._crashed()
+            rid, event = self._conn.recv()
+        except (EOFError, OSError):
+            return self._crashed()
+        return event if rid == request_id else None  # late events of an abandoned request
+
+    def _crashed(self) -> Error:
+        self._process.join(1.0)
+        code = self._process.exitcode
+        self._discard()
+        self._process = _Dead()  # so the next start counts as a restart
+        return Error(
+            "engine_crashed",
+            f"The model engine stopped unexpectedly ({_describe_exit(code)}). "
+            "The answer was cut short; ask again and a fresh engine starts.",
+        )
+
+
+class _Dead:
+    pid = None
+
+    def is_alive(self) -> bool:
+        return False
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        name = signal.Signals(-code).name
+        hint = ": often the system ran out of memory" if name == "SIGKILL" else ""
+        return f"killed by {name}{hint}"
+    return f"exit status {code}"

@@ -1,0 +1,47 @@
+"""Where Heron keeps its data, models, caches, settings and logs.
+
+``HERON_HOME`` moves everything under one folder (tests and portable installs use it);
+otherwise the platform's own directories are used.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Heron"
+
+
+def _root(kind: str) -> Path:
+    home = os.environ.get("HERON_HOME")
+    if home:
+        return Path(home) / kind
+    getter = {
+        "data": platformdirs.user_data_dir,
+        "config": platformdirs.user_config_dir,
+        "cache": platformdirs.user_cache_dir,
+        "logs": platformdirs.user_log_dir,
+    }[kind]
+    return Path(getter(APP_NAME, appauthor=False))
+
+
+def data_dir() -> Path:
+    return _root("data")
+
+
+def models_dir() -> Path:
+    return data_dir() / "models"
+
+
+def config_dir() -> Path:
+    return _root("config")
+
+
+def cache_dir() -> Path:
+    return _root("cache")
+
+
+def logs_dir() -> Path:
+    return _root("logs")

@@ -1,0 +1,38 @@
+"""What a caller asks of the engine process: plain data, picklable, no torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TurnSpec:
+    """One turn as the caller knows it; ``answer`` is None for the turn to be answered."""
+
+    question: str
+    audio_path: str | None = None
+    answer: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    model: str  # a registry name (instruct, think, captioner), a repo id or a local folder
+    models_dir: str  # where downloaded models live (the app owns paths)
+    precision: str | None = None  # None: the device's default
+    device: str | None = None  # None: CUDA when present, else CPU
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    turns: tuple[TurnSpec, ...]  # the last one is answered
+    model: ModelChoice
+    max_new_tokens: int = 512
+    think: bool = False
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """Load (or keep) a model without asking anything, e.g. when the app starts."""
+
+    model: ModelChoice
+    options: dict = field(default_factory=dict)

@@ -1,0 +1,212 @@
+"""The engine process: owns the model, answers requests, streams events back.
+
+The caller (``app.engine_client``) starts ``serve`` in a child process and talks to it
+over a ``multiprocessing`` connection: ``("ask"|"load", request_id, request)`` and
+``("cancel", request_id)`` in, ``(request_id, event)`` out. A reader thread takes
+messages so that a cancel reaches a request that is running.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import queue
+import threading
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from engine.audio import decode_audio
+from engine.conversation import Conversation
+from engine.errors import HeronError, RequestError
+from engine.events import Done, Error, Event, Progress
+from engine.progress import with_progress
+from engine.requests import AskRequest, LoadRequest, ModelChoice
+
+log = logging.getLogger("heron.engine")
+
+THINK_INSTRUCTION = (
+    "\n\nFirst reason step by step inside <think> and </think>, citing each moment of the audio you "
+    "rely on as [mm:ss]; then give the answer."
+)
+AUDIO_CACHE_BYTES = 2 * 1024**3  # decoded recordings kept for follow-up questions
+
+
+class AudioCache:
+    """Decoded recordings by (path, size, mtime), least recently used dropped first."""
+
+    def __init__(self, max_bytes: int = AUDIO_CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+
+    @staticmethod
+    def key(path: str) -> tuple:
+        stat = os.stat(path)
+        return (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        if key in self._items:
+            self._items.move_to_end(key)
+        return self._items.get(key)
+
+    def put(self, key: tuple, audio: np.ndarray) -> None:
+        self._items[key] = audio
+        while sum(a.nbytes for a in self._items.values()) > self.max_bytes and len(self._items) > 1:
+            self._items.popitem(last=False)
+
+
+class Engine:
+    """What lives in the engine process between requests: one loaded model, decoded audio."""
+
+    def __init__(self):
+        self.loaded = None
+        self.spec = None  # the registry entry of the loaded model; None for a local folder
+        self._loaded_key: tuple | None = None
+        self.audio = AudioCache()
+
+    def model_for(self, choice: ModelChoice) -> Iterator[Event]:
+        """Load the chosen model unless it is already loaded; yields progress."""
+        from engine.model.loading import choose_device, default_precision, load_model
+        from engine.model.registry import resolve_model
+
+        resolved = resolve_model(choice.model, Path(choice.models_dir))
+        device = choose_device(choice.device)
+        precision = choice.precision or default_precision(device)
+        key = (str(resolved.path), device, precision)
+        if key != self._loaded_key:
+            self.unload()
+            yield Progress("load_model", 0.0, 1.0)
+            self.loaded = load_model(resolved.path, precision=precision, device=device)
+            self.spec = resolved.spec
+            self._loaded_key = key
+            yield Progress("load_model", 1.0, 1.0)
+
+    def unload(self) -> None:
+        import torch
+
+        self.loaded, self.spec, self._loaded_key = None, None, None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def audio_for(self, path: str, should_cancel: Callable[[], bool]) -> Iterator[Event]:
+        """Decode ``path`` (or take it from the cache); the decoded samples are the return value."""
+        key = self.audio.key(path) if os.path.isfile(path) else None
+        cached = self.audio.get(key) if key else None
+        if cached is not None:
+            return cached
+        samples = yield from with_progress("decode_audio", decode_audio, path, should_cancel=should_cancel)
+        if key:
+            self.audio.put(key, samples)
+        return samples
+
+    def ask(self, request: AskRequest, should_cancel: Callable[[], bool]) -> Iterator[Event]:
+        from engine.generation import GenerationOptions, stream_answer
+
+        options = GenerationOptions(max_new_tokens=request.max_new_tokens, think=request.think)
+        options.validate()
+        _validate_turns(request)
+        conversation = Conversation()
+        for spec in request.turns:
+            audio = (yield from self.audio_for(spec.audio_path, should_cancel)) if spec.audio_path else None
+            conversation.ask(spec.question, audio).answer = spec.answer
+        yield from self.model_for(request.model)
+        last = conversation.turns[-1]
+        if request.think and not getattr(self.spec, "thinks", False):
+            last.question += THINK_INSTRUCTION
+        yield from stream_answer(self.loaded, conversation, options, should_cancel)
+
+    def load(self, request: LoadRequest) -> Iterator[Event]:
+        yield from self.model_for(request.model)
+        loaded = self.loaded
+        yield Done(
+            {
+                "model": str(loaded.path),
+                "device": loaded.device,
+                "precision": loaded.precision,
+                "load_s": round(loaded.load_seconds, 3),
+            }
+        )
+
+
+def _validate_turns(request: AskRequest) -> None:
+    if not request.turns or request.turns[-1].answer is not None:
+        raise RequestError("Nothing to answer: the last turn already has an answer.")
+    if not request.turns[-1].question.strip():
+        raise RequestError("The question is empty: type or say what you want to know.")
+
+
+def handle(engine: Engine, op: str, request, should_cancel: Callable[[], bool]) -> Iterator[Event]:
+    """Run one request; every failure becomes an ``Error`` event and the engine stays usable."""
+    try:
+        if op == "ask":
+            yield from engine.ask(request, should_cancel)
+        elif op == "load":
+            yield from engine.load(request)
+        else:
+            raise RequestError(f"Unknown engine operation {op!r}.")
+    except HeronError as exc:
+        log.info("request failed: %s", exc)
+        yield Error(exc.kind, exc.message)
+    except MemoryError:
+        engine.unload()
+        yield Error("out_of_memory", "The computer ran out of memory. Close other programs or use nf4.")
+    except Exception as exc:
+        log.error("unexpected engine error\n%s", traceback.format_exc())
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        yield Error("internal", f"Unexpected engine error ({message}). Details are in the engine log.")
+
+
+def serve(conn, log_dir: str | None = None) -> None:
+    """Entry point of the engine process."""
+    _setup_logging(log_dir)
+    _use_all_cores()
+    inbox: queue.Queue = queue.Queue()
+    cancelled: set[int] = set()
+    threading.Thread(target=_read_messages, args=(conn, inbox, cancelled), daemon=True).start()
+    engine = Engine()
+    log.info("engine started, pid %d", os.getpid())
+    while (message := inbox.get()) is not None:
+        op, request_id, request = message
+        for event in handle(engine, op, request, lambda rid=request_id: rid in cancelled):
+            conn.send((request_id, event))
+        cancelled.discard(request_id)
+    log.info("engine stopping")
+
+
+def _read_messages(conn, inbox: queue.Queue, cancelled: set[int]) -> None:
+    try:
+        while True:
+            message = conn.recv()
+            if message[0] == "cancel":
+                cancelled.add(message[1])
+            elif message[0] == "shutdown":
+                break
+            else:
+                inbox.put(message)
+    except (EOFError, OSError):
+        pass  # the caller went away: finish up
+    inbox.put(None)
+
+
+def _use_all_cores() -> None:
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+
+
+def _setup_logging(log_dir: str | None) -> None:
+    if not log_dir:
+        return
+    from logging.handlers import RotatingFileHandler
+
+    Path(log_dir).mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(Path(log_dir) / "engine.log", maxBytes=2_000_000, backupCount=3)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
