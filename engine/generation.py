@@ -22,12 +22,12 @@ from transformers.generation.streamers import BaseStreamer
 from engine.conversation import Conversation
 from engine.errors import OutOfMemoryError, RequestError
 from engine.events import Done, Event
+from engine.requests import MAX_NEW_TOKENS_LIMIT
 from engine.thinking import ThinkSplitter
 
 if TYPE_CHECKING:
     from engine.model.loading import LoadedModel
 
-MAX_NEW_TOKENS_LIMIT = 32768
 _POLL_S = 0.02  # how often the caller's thread looks at the cancel flag
 
 
@@ -39,7 +39,7 @@ class GenerationOptions:
     def validate(self) -> None:
         if not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS_LIMIT:
             raise RequestError(
-                f"--max-new-tokens must be between 1 and {MAX_NEW_TOKENS_LIMIT}, not {self.max_new_tokens}."
+                f"The answer length (max new tokens) must be from 1 to {MAX_NEW_TOKENS_LIMIT}, not {self.max_new_tokens}."
             )
 
 

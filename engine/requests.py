@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+MAX_NEW_TOKENS_LIMIT = 32768
+
 
 @dataclass(frozen=True)
 class TurnSpec:

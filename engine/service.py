@@ -164,6 +164,7 @@ def handle(engine: Engine, op: str, request, should_cancel: Callable[[], bool]) 
 def serve(conn, log_dir: str | None = None) -> None:
     """Entry point of the engine process."""
     _setup_logging(log_dir)
+    _quiet_libraries()
     _use_all_cores()
     inbox: queue.Queue = queue.Queue()
     cancelled: set[int] = set()
@@ -199,14 +200,33 @@ def _use_all_cores() -> None:
     torch.set_num_threads(os.cpu_count() or 1)
 
 
+def _quiet_libraries() -> None:
+    """Library progress bars and notices are not for the user's terminal."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def _setup_logging(log_dir: str | None) -> None:
     if not log_dir:
         return
     from logging.handlers import RotatingFileHandler
 
     Path(log_dir).mkdir(parents=True, exist_ok=True)
-    handler = RotatingFileHandler(Path(log_dir) / "engine.log", maxBytes=2_000_000, backupCount=3)
+    log_path = Path(log_dir) / "engine.log"
+    _redirect_output(log_path.with_name("engine-output.log"))
+    handler = RotatingFileHandler(log_path, maxBytes=2_000_000, backupCount=3)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+
+def _redirect_output(path: Path) -> None:
+    """Send what native libraries print (bitsandbytes, CUDA, a crash) to a file, not the caller's terminal."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)

@@ -9,7 +9,7 @@ from pathlib import Path
 from app import paths
 from engine.errors import HeronError
 from engine.events import Done, Error, Event, Progress, TextDelta, ThinkDelta
-from engine.requests import AskRequest, ModelChoice, TurnSpec
+from engine.requests import MAX_NEW_TOKENS_LIMIT, AskRequest, ModelChoice, TurnSpec
 
 PRECISIONS = ("nf4", "int8", "bf16", "fp32")
 
@@ -22,9 +22,15 @@ def register(commands) -> None:
     parser.add_argument("--think", action="store_true", help="reason step by step before answering")
     parser.add_argument("--precision", choices=PRECISIONS, help="default: nf4 on CUDA, fp32 on CPU")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: CUDA when present")
-    parser.add_argument("--max-new-tokens", type=int, default=512, metavar="N", help="default: 512")
+    parser.add_argument("--max-new-tokens", type=_token_count, default=512, metavar="N", help="default: 512")
     parser.add_argument("--json", action="store_true", help="print one JSON object per event per line")
     parser.set_defaults(run=run)
+
+
+def _token_count(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_NEW_TOKENS_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_NEW_TOKENS_LIMIT}, not {value!r}")
+    return int(value)
 
 
 def build_request(args: argparse.Namespace) -> AskRequest:

@@ -1,0 +1,26 @@
+"""Shared fixtures: an isolated Heron home, and the tiny offline AF-Next model built once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test may use the network
+
+
+@pytest.fixture(autouse=True)
+def heron_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data, models, config and logs folders."""
+    home = tmp_path / "heron-home"
+    monkeypatch.setenv("HERON_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from engine.model.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
