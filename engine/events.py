@@ -40,13 +40,23 @@ class ThinkDelta(Event):
 
 @dataclass(frozen=True)
 class Step(Event):
-    """One reasoning step, anchored to a moment or a range of the audio when it cites one."""
+    """One reasoning step, anchored to a moment or a range of the audio when it cites one.
+
+    ``start_s``/``end_s`` are seconds from the start of the recording (both None when the step
+    cites no time; equal for a single moment). ``char_start``/``char_end`` locate the step in
+    its source text; ``source`` is "reasoning" (inside ``<think>``) or "answer"; ``past_end``
+    flags an anchor beyond the end of the audio (kept, so the user can see the model erred).
+    """
 
     type: ClassVar[str] = "step"
     index: int
     start_s: float | None
     end_s: float | None
     text: str
+    char_start: int = 0
+    char_end: int = 0
+    source: str = "reasoning"
+    past_end: bool = False
 
 
 @dataclass(frozen=True)
