@@ -29,7 +29,12 @@ def run_list(args: argparse.Namespace) -> int:
     installed = {m.name: m for m in installed_models(paths.models_dir())}
     for spec in MODELS.values():
         found = installed.pop(spec.name, None)
-        state = f"installed, {found.size_bytes / GiB:.1f} GiB" if found else f"not downloaded, ~{spec.size_gb} GB"
+        if found and found.complete:
+            state = f"installed, {found.size_bytes / GiB:.1f} GiB"
+        elif found:
+            state = f"partly downloaded ({found.size_bytes / GiB:.1f} GiB): run `heron models download {spec.name}`"
+        else:
+            state = f"not downloaded, ~{spec.size_gb} GB"
         print(f"{spec.name:<10} {spec.title:<18} {state}")
         print(f"{'':<10} {spec.summary}")
         print(f"{'':<10} licence: {spec.license} ({spec.url})")

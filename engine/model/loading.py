@@ -1,0 +1,471 @@
+"""Load an AF-Next folder onto a device at a precision, or say in one line why not.
+
+Everything that can be checked before spending minutes and gigabytes is checked first:
+the folder and its files, the model type, safetensors weights, bitsandbytes for the
+quantized precisions, and on CUDA whether the weights fit in free GPU memory. Loading
+goes through the transformers Auto classes with ``use_safetensors=True`` and
+``local_files_only=True``: never remote code, never the network.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import math
+import struct
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import DeviceError, ModelError, ModelMissingError, OutOfMemoryError, RequestError
+
+PRECISIONS = ("nf4", "int8", "bf16", "fp32")
+QUANTIZED = ("nf4", "int8")
+MODEL_TYPE = "musicflamingo"
+# bitsandbytes matches these from the start of a module name: the audio encoder, the
+# projector and the output head stay in full precision (they are small and sensitive).
+SKIP_MODULES = ["model.audio_tower", "model.multi_modal_projector", "lm_head"]
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
+PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
+GB = 1e9
+
+
+@dataclass
+class LoadedModel:
+    model: Any  # MusicFlamingoForConditionalGeneration
+    processor: Any  # MusicFlamingoProcessor
+    path: Path
+    precision: str
+    device: str
+    dtype: Any  # torch.dtype that input_features must be cast to
+    load_seconds: float
+    param_bytes: int
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # safetensors dtype name, e.g. "BF16"
+
+
+# --- device and precision ---------------------------------------------------------------
+
+
+def choose_device(requested: str | None = None) -> str:
+    """``cuda`` when a CUDA GPU is there (or asked for), else ``cpu``."""
+    import torch
+
+    wanted = (requested or "auto").strip().lower()
+    if wanted == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted == "cpu":
+        return "cpu"
+    if wanted == "cuda" or wanted.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise DeviceError("No CUDA GPU was found (or the installed torch has no CUDA): use --device cpu.")
+        index = wanted.partition(":")[2]
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            raise DeviceError(
+                f"There is no GPU {wanted}: this machine has {torch.cuda.device_count()} CUDA GPU(s) "
+                "(cuda:0 …); pick one of them or use --device cpu."
+            )
+        return wanted
+    raise DeviceError(f"Unknown device '{requested}': use cpu, cuda or cuda:N.")
+
+
+def default_precision(device: str) -> str:
+    return "nf4" if device.startswith("cuda") else "fp32"
+
+
+def compute_dtype(precision: str, device: str):
+    """The dtype of the unquantized parts, hence of ``input_features``."""
+    import torch
+
+    if precision == "fp32":
+        return torch.float32
+    if precision == "bf16":
+        return torch.bfloat16
+    # Quantized: bf16 on the GPU; on the CPU fp32, which is what its kernels run fastest.
+    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def check_precision(precision: str) -> str:
+    value = precision.strip().lower()
+    if value not in PRECISIONS:
+        raise RequestError(f"Unknown precision '{precision}': use one of {', '.join(PRECISIONS)}.")
+    return value
+
+
+# --- validating a folder ----------------------------------------------------------------
+
+
+def validate_model_folder(path: Path) -> dict[str, Any]:
+    """Check that ``path`` holds a loadable AF-Next model; return its config."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelMissingError(
+            f"Model folder not found: {path}. Pass --model with an AF-Next folder, "
+            "or run: heron models download instruct."
+        )
+    if not path.is_dir():
+        raise ModelError(f"{path} is a file, not a model folder: pass the folder that holds config.json.")
+    config = read_config(path)
+    model_type = config.get("model_type")
+    if model_type != MODEL_TYPE:
+        raise ModelError(
+            f"{path} is a {model_type or 'untyped'} model, not AF-Next "
+            f"(config.json model_type must be '{MODEL_TYPE}'): pass an AF-Next folder."
+        )
+    check_weight_files(path)
+    check_processor_files(path)
+    return config
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    config_path = path / "config.json"
+    if not config_path.is_file():
+        raise ModelError(
+            f"{path} has no config.json, so it is not a transformers model folder: "
+            "pass the folder that holds config.json, or download the model again."
+        )
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(
+            f"Cannot read {config_path} ({exc.__class__.__name__}): check its permissions."
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise ModelError(
+            f"{config_path} is not valid JSON (line {exc.lineno}): the download may be incomplete; "
+            "download the model again."
+        ) from exc
+    if not isinstance(config, dict):
+        raise ModelError(f"{config_path} is not a JSON object: download the model again.")
+    return config
+
+
+def weight_files(path: Path) -> list[Path]:
+    """The safetensors files of the model: the shards named in the index, or all of them."""
+    index = path / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"{index} is damaged: download the model again.") from exc
+        return [path / name for name in sorted(set(weight_map.values()))]
+    return sorted(path.glob("*.safetensors"))
+
+
+def check_weight_files(path: Path) -> None:
+    files = weight_files(path)
+    if not files:
+        if any(path.glob("*.bin")) or any(path.glob("*.pt")) or any(path.glob("*.pth")):
+            raise ModelError(
+                f"{path} has only PyTorch .bin/.pt weights, which can run code when loaded, so Heron "
+                "loads safetensors only; convert it once where you trust the files, e.g. "
+                f'python -c "from transformers import AutoModelForSeq2SeqLM as M; '
+                f"M.from_pretrained('{path}').save_pretrained('{path}-safetensors')\" "
+                "and copy the processor files along, or download the model again."
+            )
+        raise ModelError(f"{path} has no *.safetensors weights: download the model again.")
+    missing = [f.name for f in files if not f.is_file()]
+    if missing:
+        raise ModelError(
+            f"{path} is missing weight file(s) {', '.join(missing[:3])}"
+            f"{' …' if len(missing) > 3 else ''}: the download is incomplete; download the model again."
+        )
+    for file in files:
+        check_safetensors_file(file)
+
+
+def check_processor_files(path: Path) -> None:
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelError(
+            f"{path} has no tokenizer (tokenizer.json): copy the tokenizer files from the model's "
+            "repository into it, or download the model again."
+        )
+    if not any((path / name).is_file() for name in PROCESSOR_FILES):
+        raise ModelError(
+            f"{path} has no processor_config.json / preprocessor_config.json (audio feature settings): "
+            "copy them from the model's repository, or download the model again."
+        )
+
+
+class _DropMessages(logging.Filter):
+    """Drops known-harmless bitsandbytes log lines that would otherwise reach the user."""
+
+    def __init__(self, *prefixes: str):
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefixes)
+
+
+def _quiet_bitsandbytes() -> None:
+    # Once per int8 matmul: the CPU path casts inputs to fp16, as expected.
+    # At import: the optional `kernels` package (which would fetch from the hub) is absent.
+    for name, prefix in (
+        ("bitsandbytes.autograd._functions", "MatMul8bitLt: inputs will be cast"),
+        ("bitsandbytes.backends.cpu.ops", "Failed to load CPU gemm_4bit_forward"),
+    ):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropMessages) for f in logger.filters):
+            logger.addFilter(_DropMessages(prefix))
+
+
+def check_bitsandbytes(precision: str) -> None:
+    if precision not in QUANTIZED:
+        return
+    _quiet_bitsandbytes()
+    try:
+        importlib.import_module("bitsandbytes")
+    except Exception as exc:  # ImportError, or a broken native library
+        raise ModelError(
+            f"Precision {precision} needs the bitsandbytes package, which cannot be imported "
+            f"({exc.__class__.__name__}): pip install bitsandbytes==0.50.2, or use --precision bf16 or fp32."
+        ) from exc
+
+
+# --- estimating memory -------------------------------------------------------------------
+
+_DTYPE_BYTES = {
+    "F64": 8,
+    "F32": 4,
+    "BF16": 2,
+    "F16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+}
+_FLOAT_DTYPES = ("F64", "F32", "BF16", "F16")
+
+
+def _safetensors_header(file: Path) -> tuple[dict[str, Any], int]:
+    """The parsed header of a safetensors file and the size its tensor data must have."""
+    try:
+        with open(file, "rb") as f:
+            (length,) = struct.unpack("<Q", f.read(8))
+            if length > 100_000_000:
+                raise ValueError("header too large")
+            header = json.loads(f.read(length))
+        tensors = [info for name, info in header.items() if name != "__metadata__"]
+        data_bytes = max((int(info["data_offsets"][1]) for info in tensors), default=0)
+        return header, 8 + length + data_bytes
+    except (OSError, ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
+        raise ModelError(f"{file} is not a readable safetensors file: download the model again.") from exc
+
+
+def read_safetensors_header(file: Path) -> Iterator[TensorInfo]:
+    """Tensor names, shapes and dtypes from a safetensors header, without reading the data."""
+    header, _ = _safetensors_header(file)
+    for name, info in header.items():
+        if name != "__metadata__":
+            yield TensorInfo(name=name, shape=tuple(info["shape"]), dtype=info["dtype"])
+
+
+def check_safetensors_file(file: Path) -> None:
+    """A readable header and as many bytes as it announces: catches cut-off downloads."""
+    _, expected = _safetensors_header(file)
+    actual = file.stat().st_size
+    if actual < expected:
+        raise ModelError(
+            f"{file} is cut short ({actual} of {expected} bytes): the download is incomplete; "
+            "download the model again."
+        )
+
+
+def model_tensors(path: Path) -> list[TensorInfo]:
+    return [t for file in weight_files(Path(path)) for t in read_safetensors_header(file)]
+
+
+def is_quantized_weight(name: str, shape: tuple[int, ...]) -> bool:
+    """Whether bitsandbytes replaces this tensor's layer: 2-D Linear weights outside the skip list.
+
+    Checkpoint keys may use the original layout (``language_model.lm_head.weight``,
+    ``audio_tower.…``) that transformers renames on load, so match path components.
+    """
+    if len(shape) != 2 or not name.endswith(".weight") or "embed" in name:
+        return False
+    parts = name.split(".")
+    return not any(s.rpartition(".")[2] in parts for s in SKIP_MODULES)
+
+
+def tensor_bytes(tensor: TensorInfo, precision: str, device: str) -> float:
+    numel = math.prod(tensor.shape)
+    if precision in QUANTIZED and is_quantized_weight(tensor.name, tensor.shape):
+        if precision == "nf4":
+            # 4 bits a weight, an 8-bit absmax per 64 (double quant), fp32 scales per 256 blocks.
+            return numel * (0.5 + 1 / 64 + 4 / (64 * 256))
+        return numel + tensor.shape[0] * 4  # int8 weights plus one fp32 scale per row
+    if tensor.dtype in _FLOAT_DTYPES:
+        return numel * compute_dtype(precision, device).itemsize
+    return numel * _DTYPE_BYTES.get(tensor.dtype, 4)  # integer buffers keep their type
+
+
+def estimate_tensors_bytes(tensors: Iterable[TensorInfo], precision: str, device: str = "cuda") -> int:
+    return int(sum(tensor_bytes(t, precision, device) for t in tensors))
+
+
+def estimate_weight_bytes(path: Path, precision: str, device: str = "cuda") -> int:
+    """Bytes the weights take once loaded at ``precision`` on ``device`` (from the safetensors headers)."""
+    return estimate_tensors_bytes(model_tensors(Path(path)), check_precision(precision), device)
+
+
+def gpu_headroom_bytes(weight_bytes: int) -> int:
+    """Room beyond the weights for the CUDA context, activations and a first KV cache."""
+    return int(max(0.75 * GB, 0.1 * weight_bytes))
+
+
+def check_gpu_memory(
+    tensors: list[TensorInfo], precision: str, free_bytes: int, total_bytes: int, gpu_name: str
+) -> None:
+    """Fail before loading when the weights cannot fit in the free GPU memory."""
+    needed = _gpu_needed(tensors, precision)
+    if needed <= free_bytes:
+        return
+    smaller = [p for p in PRECISIONS[: PRECISIONS.index(precision)] if _gpu_needed(tensors, p) <= free_bytes]
+    advice = (
+        f"use --precision {smaller[-1]} (about {_gpu_needed(tensors, smaller[-1]) / GB:.1f} GB)"
+        if smaller
+        else "use --device cpu"
+    )
+    raise OutOfMemoryError(
+        f"Not enough GPU memory for the model in {precision}: it needs about {needed / GB:.1f} GB but only "
+        f"{free_bytes / GB:.1f} GB of {total_bytes / GB:.1f} GB is free on {gpu_name}; "
+        f"close other GPU programs or {advice}."
+    )
+
+
+def _gpu_needed(tensors: list[TensorInfo], precision: str) -> int:
+    weights = estimate_tensors_bytes(tensors, precision, "cuda")
+    return weights + gpu_headroom_bytes(weights)
+
+
+def _check_cuda_fits(path: Path, precision: str, device: str) -> None:
+    import torch
+
+    index = torch.device(device).index
+    index = torch.cuda.current_device() if index is None else index
+    free, total = torch.cuda.mem_get_info(index)
+    check_gpu_memory(model_tensors(path), precision, free, total, torch.cuda.get_device_name(index))
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def quantization_config(precision: str, device: str):
+    from transformers import BitsAndBytesConfig
+
+    if precision == "nf4":
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=compute_dtype(precision, device),
+            llm_int8_skip_modules=SKIP_MODULES,
+        )
+    if precision == "int8":
+        return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=SKIP_MODULES)
+    return None
+
+
+def load_model(path: Path, precision: str | None = None, device: str | None = None) -> LoadedModel:
+    """Validate, then load the model and its processor; raise a HeronError on any known failure."""
+    start = time.perf_counter()
+    path = Path(path).expanduser()
+    device = choose_device(device)
+    precision = check_precision(precision) if precision else default_precision(device)
+    validate_model_folder(path)
+    check_bitsandbytes(precision)
+    if device.startswith("cuda"):
+        _check_cuda_fits(path, precision, device)
+    processor = _load_processor(path)
+    model = _load_weights(path, precision, device)
+    model.eval()
+    return LoadedModel(
+        model=model,
+        processor=processor,
+        path=path,
+        precision=precision,
+        device=device,
+        dtype=compute_dtype(precision, device),
+        load_seconds=time.perf_counter() - start,
+        param_bytes=int(model.get_memory_footprint()),
+    )
+
+
+def _load_processor(path: Path):
+    from transformers import AutoProcessor
+
+    try:
+        return AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(
+            f"The processor/tokenizer files in {path} could not be loaded ({_first_line(exc)}): "
+            "download the model again."
+        ) from exc
+
+
+def _load_weights(path: Path, precision: str, device: str):
+    import torch
+    from safetensors import SafetensorError
+    from transformers import AutoModelForSeq2SeqLM
+
+    kwargs: dict[str, Any] = {
+        "dtype": compute_dtype(precision, device),
+        "use_safetensors": True,
+        "local_files_only": True,
+        "trust_remote_code": False,
+    }
+    if precision in QUANTIZED:
+        kwargs["quantization_config"] = quantization_config(precision, device)
+    if device.startswith("cuda"):
+        kwargs["device_map"] = {"": _cuda_index_device(device)}
+    try:
+        return AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)
+    except torch.cuda.OutOfMemoryError as exc:
+        raise _oom(precision, device) from exc
+    except MemoryError as exc:
+        raise _oom(precision, device) from exc
+    except RuntimeError as exc:
+        if _is_oom(exc):
+            raise _oom(precision, device) from exc
+        raise ModelError(f"Could not load the weights in {path}: {_first_line(exc)}") from exc
+    except (OSError, ValueError, SafetensorError) as exc:
+        raise ModelError(
+            f"Could not load the weights in {path} ({_first_line(exc)}): download the model again."
+        ) from exc
+
+
+def _cuda_index_device(device: str) -> str:
+    import torch
+
+    return device if ":" in device else f"cuda:{torch.cuda.current_device()}"
+
+
+def _is_oom(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "out of memory" in text or "can't allocate memory" in text or "cannot allocate memory" in text
+
+
+def _oom(precision: str, device: str) -> OutOfMemoryError:
+    where = "GPU memory" if device.startswith("cuda") else "RAM"
+    index = PRECISIONS.index(precision)
+    smaller = PRECISIONS[index - 1] if index > 0 else None
+    advice = f"try --precision {smaller}" if smaller else "close other programs"
+    if device.startswith("cuda") and not smaller:
+        advice += " or use --device cpu"
+    return OutOfMemoryError(f"Ran out of {where} loading the model in {precision}: {advice}.")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
