@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 MAX_NEW_TOKENS_LIMIT = 32768
 
 
 @dataclass(frozen=True)
 class TurnSpec:
-    """One turn as the caller knows it; ``answer`` is None for the turn to be answered."""
+    """One turn as the caller knows it; ``answer`` is None for the turn to be answered.
+
+    Audio comes either as a file (``audio_path``) or, for a spoken question, as samples
+    already captured (``audio``: float32 mono at 16 kHz).
+    """
 
     question: str
     audio_path: str | None = None
     answer: str | None = None
+    audio: Any = None  # numpy.ndarray; typed loosely so that this module needs no numpy
 
 
 @dataclass(frozen=True)

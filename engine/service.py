@@ -112,7 +112,9 @@ class Engine:
         _validate_turns(request)
         conversation = Conversation()
         for spec in request.turns:
-            audio = (yield from self.audio_for(spec.audio_path, should_cancel)) if spec.audio_path else None
+            audio = spec.audio
+            if spec.audio_path:
+                audio = yield from self.audio_for(spec.audio_path, should_cancel)
             conversation.ask(spec.question, audio).answer = spec.answer
         yield from self.model_for(request.model)
         last = conversation.turns[-1]
