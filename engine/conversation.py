@@ -24,15 +24,18 @@ class Conversation:
         self.turns.append(turn)
         return turn
 
-    def to_messages(self) -> list[dict]:
-        """Chat messages in the processor's format; the last turn is the one to answer."""
+    def to_messages(self, with_samples: bool = True) -> list[dict]:
+        """Chat messages in the processor's format; the last turn is the one to answer.
+
+        ``with_samples=False`` leaves the audio parts empty: enough to render the template.
+        """
         messages: list[dict] = []
         if self.system_prompt:
             messages.append({"role": "system", "content": [{"type": "text", "text": self.system_prompt}]})
         for turn in self.turns:
             content: list[dict] = []
             if turn.audio is not None:
-                content.append({"type": "audio", "audio": turn.audio})
+                content.append({"type": "audio", "audio": turn.audio} if with_samples else {"type": "audio"})
             content.append({"type": "text", "text": turn.question})
             messages.append({"role": "user", "content": content})
             if turn.answer is not None:

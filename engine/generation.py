@@ -1,9 +1,9 @@
-"""Streaming generation: a conversation in, ``TextDelta``/``ThinkDelta`` events and ``Done`` out.
+"""Streaming generation: a prompt in, ``TextDelta``/``ThinkDelta`` events and ``Done`` out.
 
 ``model.generate`` runs in a worker thread and hands token ids to the caller's thread through
 a queue; the caller's thread detokenises, splits reasoning from answer and yields events. A
-cancel flag checked after every token stops generation; the caller does not wait for the
-model to notice it (a long prefill cannot be interrupted) before it reports the cancel.
+cancel flag checked after every token stops generation. The generator's return value (an
+``Outcome``) carries the token ids and the KV cache, so a follow-up can continue from them.
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
-from engine.conversation import Conversation
 from engine.errors import OutOfMemoryError, RequestError
-from engine.events import Done, Event
+from engine.events import Done, Event, TextDelta
+from engine.prompt import Prompt
 from engine.requests import MAX_NEW_TOKENS_LIMIT
 from engine.thinking import ThinkSplitter
 
@@ -39,8 +39,19 @@ class GenerationOptions:
     def validate(self) -> None:
         if not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS_LIMIT:
             raise RequestError(
-                f"The answer length (max new tokens) must be from 1 to {MAX_NEW_TOKENS_LIMIT}, not {self.max_new_tokens}."
+                f"The answer length (max new tokens) must be from 1 to {MAX_NEW_TOKENS_LIMIT}, "
+                f"not {self.max_new_tokens}."
             )
+
+
+@dataclass
+class Outcome:
+    """What a finished generation leaves behind for the next turn."""
+
+    cache: Any  # the KV cache after generation (prompt and answer), None if generation never ran
+    raw_text: str  # everything generated, reasoning tags included
+    answer_text: str  # the answer alone
+    finish: str  # stop, length or cancelled
 
 
 class _QueueStreamer(BaseStreamer):
@@ -57,7 +68,7 @@ class _QueueStreamer(BaseStreamer):
         self.out.put(("tokens", value.reshape(-1).tolist()))
 
     def end(self) -> None:
-        self.out.put(("end", None))
+        pass  # the worker reports the end itself, with the result
 
 
 class _CancelFlag(StoppingCriteria):
@@ -65,9 +76,8 @@ class _CancelFlag(StoppingCriteria):
         self.flag = flag
 
     def __call__(self, input_ids: torch.Tensor, scores, **kwargs) -> torch.Tensor:
-        return torch.full(
-            (input_ids.shape[0],), self.flag.is_set(), dtype=torch.bool, device=input_ids.device
-        )
+        stop = self.flag.is_set()
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
 
 
 class IncrementalDecoder:
@@ -87,38 +97,31 @@ class IncrementalDecoder:
         return delta
 
 
-def build_inputs(loaded: LoadedModel, conversation: Conversation) -> dict:
-    """Tokenise the conversation and extract audio features, ready for ``generate``."""
-    inputs = loaded.processor.apply_chat_template(
-        conversation.to_messages(), tokenize=True, add_generation_prompt=True, return_dict=True
-    )
-    inputs = inputs.to(loaded.device)
-    if "input_features" in inputs:
-        inputs["input_features"] = inputs["input_features"].to(loaded.dtype)
-    return inputs
-
-
 def stream_answer(
     loaded: LoadedModel,
-    conversation: Conversation,
+    prompt: Prompt,
     options: GenerationOptions,
     should_cancel: Callable[[], bool] = lambda: False,
-) -> Iterator[Event]:
-    """Answer the last turn of ``conversation``, streaming events; ends with ``Done``."""
+    asked_at: float | None = None,
+) -> Generator[Event, None, Outcome]:
+    """Generate from ``prompt``, streaming events; ends with ``Done`` and returns the ``Outcome``.
+
+    ``asked_at`` (a ``time.perf_counter()`` reading) is when the question was asked, so that the
+    time to first token includes preparing the audio and the prompt.
+    """
     options.validate()
-    started = time.perf_counter()
-    inputs = build_inputs(loaded, conversation)
-    prepared = time.perf_counter()
+    started = asked_at or time.perf_counter()
     tokens: queue.Queue = queue.Queue()
     stop = threading.Event()
     worker = threading.Thread(
-        target=_generate, args=(loaded, inputs, options, tokens, stop), name="heron-generate", daemon=True
+        target=_generate, args=(loaded, prompt, options, tokens, stop), name="heron-generate", daemon=True
     )
     worker.start()
     decoder = IncrementalDecoder(loaded.processor.tokenizer)
     splitter = ThinkSplitter()
+    answer: list[str] = []
     first_token_at: float | None = None
-    finish = "stop"
+    finish, result = "stop", None
     try:
         while True:
             if should_cancel():
@@ -130,39 +133,50 @@ def stream_answer(
             except queue.Empty:
                 continue
             if kind == "end":
+                result = payload
                 break
             if kind == "error":
                 raise payload
             first_token_at = first_token_at or time.perf_counter()
-            yield from splitter.feed(decoder.add(payload))
-        yield from splitter.flush()
+            for event in splitter.feed(decoder.add(payload)):
+                answer.extend([event.text] if isinstance(event, TextDelta) else [])
+                yield event
+        for event in splitter.flush():
+            answer.extend([event.text] if isinstance(event, TextDelta) else [])
+            yield event
         if finish != "cancelled" and len(decoder.ids) >= options.max_new_tokens:
             finish = "length"
         ended = time.perf_counter()
-        yield Done(_stats(inputs, conversation, decoder, started, prepared, first_token_at, ended, finish))
+        yield Done(_stats(prompt, decoder, started, first_token_at, ended, finish))
     finally:
         # Reached on cancel, error or an abandoned stream: the model must be idle before the next request.
         stop.set()
         worker.join()
+    return Outcome(getattr(result, "cache", None), decoder.text, "".join(answer), finish)
 
 
-def _generate(loaded: LoadedModel, inputs: dict, options: GenerationOptions, out: queue.Queue, stop) -> None:
+def _generate(
+    loaded: LoadedModel, prompt: Prompt, options: GenerationOptions, out: queue.Queue, stop
+) -> None:
+    result = None
     try:
         with torch.inference_mode():
-            loaded.model.generate(
-                **inputs,
+            result = loaded.model.generate(
+                **prompt.inputs,
+                cache=prompt.cache,
                 max_new_tokens=options.max_new_tokens,
                 do_sample=False,
                 streamer=_QueueStreamer(out),
                 stopping_criteria=StoppingCriteriaList([_CancelFlag(stop)]),
                 bad_words_ids=_audio_token_ids(loaded),
+                return_dict_in_generate=True,
             )
     except torch.OutOfMemoryError:
-        out.put(("error", OutOfMemoryError(_oom_message(inputs))))
+        out.put(("error", OutOfMemoryError(_oom_message(prompt))))
     except Exception as exc:  # forwarded to the caller's thread, which owns error reporting
         out.put(("error", exc))
     finally:
-        out.put(("end", None))
+        out.put(("end", result))
 
 
 def _audio_token_ids(loaded: LoadedModel) -> list[list[int]]:
@@ -171,23 +185,23 @@ def _audio_token_ids(loaded: LoadedModel) -> list[list[int]]:
     return [[processor.audio_token_id], [processor.audio_bos_token_id], [processor.audio_eos_token_id]]
 
 
-def _oom_message(inputs: dict) -> str:
-    prompt = int(inputs["input_ids"].shape[-1])
+def _oom_message(prompt: Prompt) -> str:
+    tokens = int(prompt.inputs["input_ids"].shape[-1])
     return (
-        f"Out of GPU memory while answering ({prompt} prompt tokens). Try a shorter recording, "
+        f"Out of GPU memory while answering ({tokens} prompt tokens). Try a shorter recording, "
         "fewer --max-new-tokens, or a smaller --precision (nf4 uses the least)."
     )
 
 
-def _stats(inputs, conversation, decoder, started, prepared, first_token_at, ended, finish) -> dict:
+def _stats(prompt: Prompt, decoder, started, first_token_at, ended, finish) -> dict:
     new_tokens = len(decoder.ids)
     decode_s = ended - first_token_at if first_token_at else 0.0
     return {
         "finish": finish,
-        "prompt_tokens": int(inputs["input_ids"].shape[-1]),
+        "prompt_tokens": int(prompt.inputs["input_ids"].shape[-1]),
+        "reused_tokens": prompt.reused_tokens,
         "new_tokens": new_tokens,
-        "audio_s": round(conversation.audio_seconds, 3),
-        "prepare_s": round(prepared - started, 4),
+        "audio_s": round(prompt.audio_s, 3),
         "ttft_s": round(first_token_at - started, 4) if first_token_at else None,
         "tokens_per_s": round((new_tokens - 1) / decode_s, 2) if new_tokens > 1 and decode_s > 0 else None,
         "total_s": round(ended - started, 4),

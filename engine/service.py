@@ -13,6 +13,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -21,11 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import decode_audio
-from engine.conversation import Conversation
+from engine.contexts import CachedContext, ContextCache, TurnKey, audio_key_of_samples
+from engine.conversation import Conversation, Turn
 from engine.errors import HeronError, RequestError
 from engine.events import Done, Error, Event, Progress
 from engine.progress import with_progress
-from engine.requests import AskRequest, LoadRequest, ModelChoice
+from engine.prompt import followup_prompt, full_prompt
+from engine.requests import AskRequest, LoadRequest, ModelChoice, TurnSpec
 
 log = logging.getLogger("heron.engine")
 
@@ -34,6 +37,8 @@ THINK_INSTRUCTION = (
     "rely on as [mm:ss]; then give the answer."
 )
 AUDIO_CACHE_BYTES = 2 * 1024**3  # decoded recordings kept for follow-up questions
+CONTEXT_CACHE_BYTES_CPU = 4 * 1024**3  # prefilled conversations kept for follow-ups, on the CPU
+CONTEXT_CACHE_GPU_SHARE = 0.25  # … and on a GPU, as a share of its memory
 
 
 class AudioCache:
@@ -60,67 +65,139 @@ class AudioCache:
 
 
 class Engine:
-    """What lives in the engine process between requests: one loaded model, decoded audio."""
+    """What lives in the engine process between requests: one model, decoded audio, prefilled contexts."""
 
     def __init__(self):
         self.loaded = None
         self.spec = None  # the registry entry of the loaded model; None for a local folder
         self._loaded_key: tuple | None = None
         self.audio = AudioCache()
+        self.contexts = ContextCache(CONTEXT_CACHE_BYTES_CPU)
 
-    def model_for(self, choice: ModelChoice) -> Iterator[Event]:
-        """Load the chosen model unless it is already loaded; yields progress."""
-        from engine.model.loading import choose_device, default_precision, load_model
+    # -- model -------------------------------------------------------------------------------
+    def model_key(self, choice: ModelChoice) -> tuple:
+        from engine.model.loading import choose_device, default_precision
         from engine.model.registry import resolve_model
 
         resolved = resolve_model(choice.model, Path(choice.models_dir))
         device = choose_device(choice.device)
-        precision = choice.precision or default_precision(device)
-        key = (str(resolved.path), device, precision)
-        if key != self._loaded_key:
-            self.unload()
-            yield Progress("load_model", 0.0, 1.0)
-            self.loaded = load_model(resolved.path, precision=precision, device=device)
-            self.spec = resolved.spec
-            self._loaded_key = key
-            yield Progress("load_model", 1.0, 1.0)
+        return (str(resolved.path), device, choice.precision or default_precision(device))
+
+    def model_for(self, choice: ModelChoice) -> Iterator[Event]:
+        """Load the chosen model unless it is already loaded; yields progress."""
+        from engine.model.loading import load_model
+        from engine.model.registry import resolve_model
+
+        key = self.model_key(choice)
+        if key == self._loaded_key:
+            return
+        self.unload()
+        yield Progress("load_model", 0.0, 1.0)
+        path, device, precision = key
+        self.loaded = load_model(Path(path), precision=precision, device=device)
+        self.spec = resolve_model(choice.model, Path(choice.models_dir)).spec
+        self._loaded_key = key
+        self.contexts.max_bytes = _context_budget(device)
+        yield Progress("load_model", 1.0, 1.0)
 
     def unload(self) -> None:
         import torch
 
+        self.contexts.clear()
         self.loaded, self.spec, self._loaded_key = None, None, None
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
-    def audio_for(self, path: str, should_cancel: Callable[[], bool]) -> Iterator[Event]:
-        """Decode ``path`` (or take it from the cache); the decoded samples are the return value."""
-        key = self.audio.key(path) if os.path.isfile(path) else None
+    # -- audio -------------------------------------------------------------------------------
+    def audio_for(self, spec: TurnSpec, should_cancel: Callable[[], bool]) -> Iterator[Event]:
+        """The turn's samples, decoded (or taken from the cache); they are the return value."""
+        if not spec.audio_path:
+            return spec.audio
+        key = self.audio.key(spec.audio_path) if os.path.isfile(spec.audio_path) else None
         cached = self.audio.get(key) if key else None
         if cached is not None:
             return cached
-        samples = yield from with_progress("decode_audio", decode_audio, path, should_cancel=should_cancel)
+        samples = yield from with_progress(
+            "decode_audio", decode_audio, spec.audio_path, should_cancel=should_cancel
+        )
         if key:
             self.audio.put(key, samples)
         return samples
 
+    def audio_key(self, spec: TurnSpec) -> str | None:
+        if spec.audio_path:
+            return (
+                "file:" + repr(self.audio.key(spec.audio_path)) if os.path.isfile(spec.audio_path) else None
+            )
+        return audio_key_of_samples(spec.audio)
+
+    # -- asking ------------------------------------------------------------------------------
     def ask(self, request: AskRequest, should_cancel: Callable[[], bool]) -> Iterator[Event]:
         from engine.generation import GenerationOptions, stream_answer
 
+        asked_at = time.perf_counter()
         options = GenerationOptions(max_new_tokens=request.max_new_tokens, think=request.think)
         options.validate()
         _validate_turns(request)
-        conversation = Conversation()
-        for spec in request.turns:
-            audio = spec.audio
-            if spec.audio_path:
-                audio = yield from self.audio_for(spec.audio_path, should_cancel)
-            conversation.ask(spec.question, audio).answer = spec.answer
+        model_key = self.model_key(request.model)
+        *earlier, last = request.turns
+        last_audio = yield from self.audio_for(last, should_cancel)
         yield from self.model_for(request.model)
-        last = conversation.turns[-1]
-        if request.think and not getattr(self.spec, "thinks", False):
-            last.question += THINK_INSTRUCTION
-        yield from stream_answer(self.loaded, conversation, options, should_cancel)
+        question = last.question + (THINK_INSTRUCTION if request.think and not _thinks(self.spec) else "")
+        earlier_keys = [(t.question, self.audio_key(t), t.answer) for t in earlier]
+        context = self.contexts.take(model_key, earlier_keys) if earlier else None
+        prompt = (
+            followup_prompt(self.loaded, context, earlier[-1].answer, question, last_audio)
+            if context
+            else None
+        )
+        if prompt is None:
+            conversation = yield from self._conversation(earlier, question, last_audio, should_cancel)
+            prompt = full_prompt(self.loaded, conversation)
+        self._make_room(prompt)
+        outcome = yield from stream_answer(self.loaded, prompt, options, should_cancel, asked_at)
+        self._remember(model_key, earlier, last, question, last_audio, prompt, outcome)
+
+    def _conversation(self, earlier, question, last_audio, should_cancel) -> Iterator[Event]:
+        conversation = Conversation()
+        for spec in earlier:
+            audio = yield from self.audio_for(spec, should_cancel)
+            conversation.ask(spec.question, audio).answer = spec.answer
+        conversation.ask(question, last_audio)
+        return conversation
+
+    def _remember(self, model_key, earlier, last, question, last_audio, prompt, outcome) -> None:
+        """Keep this turn's prefilled prompt so that the next follow-up starts from it."""
+        if outcome.cache is None or outcome.finish == "cancelled":
+            return
+        prompt_len = int(prompt.inputs["input_ids"].shape[-1])
+        outcome.cache.crop(-(outcome.cache.get_seq_length() - prompt_len))  # drop the answer's tokens
+        turns = [(t.question, bool(t.audio_path) or t.audio is not None, t.answer) for t in earlier]
+        keys = [_turn_key(t.question, self.audio_key(t), t.answer) for t in earlier]
+        done = _turn_key(last.question, self.audio_key(last), outcome.raw_text, outcome.answer_text)
+        self.contexts.put(
+            CachedContext(
+                turns=(*keys, done),
+                messages=_template_messages([*turns, (question, last_audio is not None, None)]),
+                token_ids=prompt.inputs["input_ids"][:, :prompt_len],
+                cache=outcome.cache,
+                audio_s=prompt.audio_s,
+                model_key=model_key,
+            )
+        )
+
+    def _make_room(self, prompt) -> None:
+        """On a GPU short of memory for this prompt's KV cache, drop older contexts first."""
+        import torch
+
+        if self.loaded.device != "cuda":
+            return
+        free, _ = torch.cuda.mem_get_info()
+        needed = int(prompt.inputs["input_ids"].shape[-1]) * _kv_bytes_per_token(self.loaded) * 2
+        if free < needed:
+            self.contexts.shrink_to(max(0, self.contexts.nbytes - (needed - free)))
+            torch.cuda.empty_cache()
 
     def load(self, request: LoadRequest) -> Iterator[Event]:
         yield from self.model_for(request.model)
@@ -135,10 +212,42 @@ class Engine:
         )
 
 
+def _turn_key(question: str, audio_key: str | None, *answers: str | None) -> TurnKey:
+    return TurnKey(question, audio_key, frozenset(a for a in answers if a is not None))
+
+
+def _template_messages(turns: list[tuple[str, bool, str | None]]) -> list[dict]:
+    """Chat messages for (question, has audio, answer) turns, audio parts without samples."""
+    conversation = Conversation([Turn(q, _NO_SAMPLES if audio else None, a) for q, audio, a in turns])
+    return conversation.to_messages(with_samples=False)
+
+
+_NO_SAMPLES = np.zeros(0, dtype=np.float32)  # marks "this turn had audio" where only the template matters
+
+
+def _thinks(spec) -> bool:
+    return bool(getattr(spec, "thinks", False))
+
+
+def _kv_bytes_per_token(loaded) -> int:
+    text = loaded.model.config.text_config
+    head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+    return 2 * text.num_hidden_layers * text.num_key_value_heads * head_dim * loaded.dtype.itemsize
+
+
+def _context_budget(device: str) -> int:
+    if device == "cuda":
+        import torch
+
+        return int(torch.cuda.get_device_properties(0).total_memory * CONTEXT_CACHE_GPU_SHARE)
+    return CONTEXT_CACHE_BYTES_CPU
+
+
 def _validate_turns(request: AskRequest) -> None:
     if not request.turns or request.turns[-1].answer is not None:
         raise RequestError("Nothing to answer: the last turn already has an answer.")
-    if not request.turns[-1].question.strip():
+    last = request.turns[-1]
+    if not last.question.strip() and last.audio is None and not last.audio_path:
         raise RequestError("The question is empty: type or say what you want to know.")
 
 
