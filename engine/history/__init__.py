@@ -1,0 +1,33 @@
+"""Conversation history: a SQLite store that survives a kill, and its exports."""
+
+from engine.history.schema import (
+    SCHEMA_VERSION,
+    CorruptHistoryError,
+    HistoryError,
+    HistoryNotFoundError,
+    NewerSchemaError,
+)
+from engine.history.store import (
+    ConversationRecord,
+    ConversationSummary,
+    HistoryStore,
+    RecordingRecord,
+    SearchHit,
+    TurnRecord,
+    TurnState,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ConversationRecord",
+    "ConversationSummary",
+    "CorruptHistoryError",
+    "HistoryError",
+    "HistoryNotFoundError",
+    "HistoryStore",
+    "NewerSchemaError",
+    "RecordingRecord",
+    "SearchHit",
+    "TurnRecord",
+    "TurnState",
+]
