@@ -8,6 +8,7 @@ a fresh engine.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import signal
@@ -59,10 +60,8 @@ class EngineClient:
 
     def close(self, timeout: float = 5.0) -> None:
         if self.is_running():
-            try:
+            with contextlib.suppress(OSError):  # already gone
                 self._conn.send(("shutdown", 0, None))
-            except OSError:
-                pass
             self._process.join(timeout)
             if self._process.is_alive():
                 self._process.kill()

@@ -45,3 +45,7 @@ def cache_dir() -> Path:
 
 def logs_dir() -> Path:
     return _root("logs")
+
+
+def history_path() -> Path:
+    return data_dir() / "history.sqlite3"

@@ -136,14 +136,14 @@ class Engine:
     def ask(self, request: AskRequest, should_cancel: Callable[[], bool]) -> Iterator[Event]:
         from engine.generation import GenerationOptions, stream_answer
 
-        asked_at = time.perf_counter()
         options = GenerationOptions(max_new_tokens=request.max_new_tokens, think=request.think)
         options.validate()
         _validate_turns(request)
         model_key = self.model_key(request.model)
+        yield from self.model_for(request.model)
+        asked_at = time.perf_counter()  # time to first token counts from here: audio and prompt included
         *earlier, last = request.turns
         last_audio = yield from self.audio_for(last, should_cancel)
-        yield from self.model_for(request.model)
         question = last.question + (THINK_INSTRUCTION if request.think and not _thinks(self.spec) else "")
         earlier_keys = [(t.question, self.audio_key(t), t.answer) for t in earlier]
         context = self.contexts.take(model_key, earlier_keys) if earlier else None

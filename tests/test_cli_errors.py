@@ -92,6 +92,7 @@ def test_unknown_precision(tmp_path: Path):
 
 def test_missing_arguments():
     _assert_one_line_failure(heron("ask"), "required")
+    _assert_one_line_failure(heron("ask", "--continue", "3"), "required")
 
 
 def test_verbose_shows_the_traceback(tmp_path: Path):

@@ -15,9 +15,22 @@ PRECISIONS = ("nf4", "int8", "bf16", "fp32")
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("ask", help="ask a question about a recording")
-    parser.add_argument("audio", help="the recording (wav, flac, ogg, opus, mp3, m4a, webm, mp4, mkv, …)")
-    parser.add_argument("question", help="what you want to know")
+    parser = commands.add_parser(
+        "ask",
+        help="ask a question about a recording",
+        usage="heron ask AUDIO QUESTION [options]\n       heron ask --continue ID QUESTION [options]",
+    )
+    parser.add_argument(
+        "inputs", nargs="*", metavar="AUDIO QUESTION",
+        help="the recording (wav, flac, ogg, opus, mp3, m4a, webm, mp4, mkv, …) and what you want to know",
+    )  # fmt: skip
+    parser.add_argument(
+        "--continue",
+        dest="continue_id",
+        type=int,
+        metavar="ID",
+        help="ask a follow-up in conversation ID (see `heron history list`)",
+    )
     parser.add_argument("--model", help="instruct, think, captioner, or a model folder (default: instruct)")
     parser.add_argument("--think", action="store_true", help="reason step by step before answering")
     parser.add_argument("--precision", choices=PRECISIONS, help="default: nf4 on CUDA, fp32 on CPU")
@@ -29,43 +42,100 @@ def register(commands) -> None:
 
 def _token_count(value: str) -> int:
     if not value.isdigit() or not 1 <= int(value) <= MAX_NEW_TOKENS_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_NEW_TOKENS_LIMIT}, not {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_NEW_TOKENS_LIMIT}, not {value!r}"
+        )
     return int(value)
 
 
-def build_request(args: argparse.Namespace) -> AskRequest:
+def _split_inputs(args: argparse.Namespace) -> tuple[str | None, str]:
+    """(audio, question) from the positional arguments, which depend on --continue."""
+    inputs = args.inputs
+    if args.continue_id is not None and len(inputs) in (1, 2):
+        return (inputs[0] if len(inputs) == 2 else None), inputs[-1]
+    if args.continue_id is None and len(inputs) == 2:
+        return inputs[0], inputs[1]
+    raise HeronError(
+        'a recording and a question are required: heron ask AUDIO "QUESTION" '
+        '(or heron ask --continue ID "QUESTION")'
+    )
+
+
+def build_request(args: argparse.Namespace, earlier: tuple[TurnSpec, ...] = ()) -> AskRequest:
+    audio, question = _split_inputs(args)
     model = args.model or ("think" if args.think else "instruct")
     choice = ModelChoice(model, str(paths.models_dir()), args.precision, args.device)
-    turn = TurnSpec(question=args.question, audio_path=args.audio)
-    return AskRequest((turn,), choice, max_new_tokens=args.max_new_tokens, think=args.think)
+    turn = TurnSpec(question=question, audio_path=audio)
+    return AskRequest((*earlier, turn), choice, max_new_tokens=args.max_new_tokens, think=args.think)
 
 
-def preflight(request: AskRequest) -> None:
-    """Fail in a fraction of a second, before the engine starts, on what can be checked cheaply."""
+def preflight(request: AskRequest) -> float | None:
+    """Fail in a fraction of a second, before the engine starts, on what can be checked cheaply.
+
+    Returns the duration of the new turn's recording, if it has one.
+    """
+    from engine.audio import probe_audio
     from engine.model.registry import resolve_model
 
-    from engine.audio import probe_audio
-
-    if not request.turns[-1].question.strip():
+    last = request.turns[-1]
+    if not last.question.strip():
         raise HeronError("The question is empty: say what you want to know about the recording.")
-    probe_audio(request.turns[-1].audio_path)
+    for turn in request.turns[:-1]:
+        if turn.audio_path and not Path(turn.audio_path).is_file():
+            raise HeronError(
+                f"The conversation's recording is no longer at {turn.audio_path}: put it back first."
+            )
+    duration = probe_audio(last.audio_path).duration_s if last.audio_path else None
     resolve_model(request.model.model, Path(request.model.models_dir))
+    return duration
 
 
 def run(args: argparse.Namespace) -> int:
     from app.engine_client import EngineClient
+    from engine.history import HistoryStore
 
-    request = build_request(args)
-    preflight(request)
-    client = EngineClient(log_dir=str(paths.logs_dir()))
-    printer = JsonPrinter() if args.json else TextPrinter(verbose=args.verbose)
-    try:
-        return _stream(client, request, printer)
-    finally:
-        client.close()
+    with HistoryStore(paths.history_path()) as store:
+        earlier = earlier_turns(store, args.continue_id) if args.continue_id is not None else ()
+        request = build_request(args, earlier)
+        duration = preflight(request)
+        recorder, conversation_id = begin_turn(store, request, args.continue_id, duration)
+        client = EngineClient(log_dir=str(paths.logs_dir()))
+        printer = JsonPrinter() if args.json else TextPrinter(verbose=args.verbose)
+        try:
+            return _stream(client, request, printer, recorder, conversation_id)
+        finally:
+            client.close()
 
 
-def _stream(client, request: AskRequest, printer) -> int:
+def earlier_turns(store, conversation_id: int) -> tuple[TurnSpec, ...]:
+    """The finished turns of a stored conversation, each with the recording it was about."""
+    record = store.get_conversation(conversation_id)
+    paths_by_id = {r.id: r.path for r in record.recordings}
+    return tuple(
+        TurnSpec(t.question, paths_by_id.get(t.recording_id), t.answer or "")
+        for t in record.turns
+        if t.state.value in ("done", "interrupted")
+    )
+
+
+def begin_turn(store, request: AskRequest, conversation_id: int | None, duration: float | None):
+    """Commit the question before anything else happens, so that a crash cannot lose it."""
+    from engine.history.recorder import TurnRecorder
+
+    last = request.turns[-1]
+    if conversation_id is None:
+        conversation_id = store.create_conversation(_title(last.question), model=request.model.model)
+    recording_id = store.add_recording(last.audio_path, duration) if last.audio_path else None
+    turn_id = store.begin_turn(conversation_id, last.question, recording_id)
+    return TurnRecorder(store, turn_id), conversation_id
+
+
+def _title(question: str) -> str:
+    words = " ".join(question.split())
+    return words if len(words) <= 60 else words[:57].rstrip() + "…"
+
+
+def _stream(client, request: AskRequest, printer, recorder, conversation_id: int) -> int:
     status = 0
     events = client.ask(request)
     while True:
@@ -77,6 +147,9 @@ def _stream(client, request: AskRequest, printer) -> int:
             client.cancel()  # the stream ends shortly with Done(finish=cancelled)
             status = 130
             continue
+        recorder.on_event(event)
+        if isinstance(event, Done):
+            event = Done({**event.stats, "conversation_id": conversation_id, "turn_id": recorder.turn_id})
         printer.show(event)
         if isinstance(event, Error):
             print(f"heron: {event.message}", file=sys.stderr)

@@ -14,7 +14,9 @@ GiB = 1024**3
 def register(commands) -> None:
     parser = commands.add_parser("models", help="list, download or locate models")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("list", help="the models Heron knows and which are installed").set_defaults(run=run_list)
+    actions.add_parser("list", help="the models Heron knows and which are installed").set_defaults(
+        run=run_list
+    )
     download = actions.add_parser("download", help="download a model (resumes if interrupted)")
     download.add_argument("name", help="instruct, think or captioner")
     download.set_defaults(run=run_download)
@@ -32,7 +34,7 @@ def run_list(args: argparse.Namespace) -> int:
         if found and found.complete:
             state = f"installed, {found.size_bytes / GiB:.1f} GiB"
         elif found:
-            state = f"partly downloaded ({found.size_bytes / GiB:.1f} GiB): run `heron models download {spec.name}`"
+            state = f"partly downloaded ({found.size_bytes / GiB:.1f} GiB): heron models download {spec.name}"
         else:
             state = f"not downloaded, ~{spec.size_gb} GB"
         print(f"{spec.name:<10} {spec.title:<18} {state}")

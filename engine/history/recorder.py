@@ -1,0 +1,51 @@
+"""Write one turn into the history as its events stream in.
+
+The question is already committed (``HistoryStore.begin_turn``); the recorder checkpoints the
+partial answer now and then, and commits the whole turn at ``Done`` (or its failure at
+``Error``), so a killed process loses neither the question nor a finished answer.
+"""
+
+from __future__ import annotations
+
+import time
+
+from engine.events import Done, Error, Event, Step, TextDelta, ThinkDelta
+from engine.history.store import HistoryStore
+
+CHECKPOINT_EVERY_S = 0.5
+
+
+class TurnRecorder:
+    def __init__(self, store: HistoryStore, turn_id: int):
+        self.store = store
+        self.turn_id = turn_id
+        self.answer: list[str] = []
+        self.reasoning: list[str] = []
+        self.steps: list[Step] = []
+        self._saved_at = time.monotonic()
+
+    @property
+    def answer_text(self) -> str:
+        return "".join(self.answer)
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, TextDelta):
+            self.answer.append(event.text)
+        elif isinstance(event, ThinkDelta):
+            self.reasoning.append(event.text)
+        elif isinstance(event, Step):
+            self.steps.append(event)
+        elif isinstance(event, Done):
+            self._finish(event.stats)
+            return
+        elif isinstance(event, Error):
+            self.store.fail_turn(self.turn_id, event.message)
+            return
+        if time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S:
+            self.store.save_partial(self.turn_id, self.answer_text, "".join(self.reasoning))
+            self._saved_at = time.monotonic()
+
+    def _finish(self, stats: dict) -> None:
+        reasoning = "".join(self.reasoning)
+        interrupted = stats.get("finish") == "cancelled"
+        self.store.finish_turn(self.turn_id, self.answer_text, reasoning, self.steps, stats, interrupted)

@@ -1,0 +1,81 @@
+"""Every ``heron ask`` lands in the history; follow-ups continue it; a killed ask keeps its question."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.history import HistoryStore
+from tests import media
+from tests.cli import heron
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Path:
+    return media.write_wav(tmp_path / "talk.wav", media.speech("The bell rang twice."), 16000)
+
+
+def ask(*args: str, model: Path) -> dict:
+    result = heron("ask", *args, "--model", str(model), "--json", "--max-new-tokens", "8")
+    assert result.status == 0, result.stderr
+    return result.events[-1]["stats"]
+
+
+def test_ask_then_continue_then_export_and_delete(tiny_model: Path, recording: Path, tmp_path: Path):
+    first = ask(str(recording), "What happens?", model=tiny_model)
+    conversation = str(first["conversation_id"])
+    second = ask("--continue", conversation, "How many times?", model=tiny_model)
+    assert second["conversation_id"] == first["conversation_id"]
+    assert second["prompt_tokens"] > first["prompt_tokens"], "the follow-up saw the first turn and its audio"
+
+    listing = heron("history", "list")
+    assert listing.status == 0 and "What happens?" in listing.stdout and "2 turn(s)" in listing.stdout
+    shown = heron("history", "show", conversation)
+    assert "How many times?" in shown.stdout and "talk.wav" in shown.stdout
+
+    exported = heron("history", "export", conversation, "--format", "json")
+    record = json.loads(exported.stdout)
+    assert [t["question"] for t in record["turns"]] == ["What happens?", "How many times?"]
+    out = tmp_path / "talk.vtt"
+    assert heron("history", "export", conversation, "--format", "vtt", "-o", str(out)).status == 0
+    assert out.read_text().startswith("WEBVTT")
+
+    assert heron("history", "delete", conversation).status == 0
+    missing = heron("history", "show", conversation)
+    assert missing.status == 2 and "no conversation" in missing.stderr.lower()
+    assert recording.exists(), "deleting a conversation never deletes the recording"
+
+
+def test_continue_with_a_moved_recording_says_so(tiny_model: Path, recording: Path):
+    first = ask(str(recording), "What happens?", model=tiny_model)
+    recording.rename(recording.with_name("moved.wav"))
+    result = heron("ask", "--continue", str(first["conversation_id"]), "And?", "--model", str(tiny_model))
+    assert result.status == 2 and "no longer at" in result.stderr
+
+
+def test_a_killed_ask_keeps_its_question(tiny_model: Path, recording: Path, heron_home: Path):
+    command = [sys.executable, "-m", "app", "ask", str(recording), "Tell me everything.",
+               "--model", str(tiny_model), "--json", "--max-new-tokens", "20000"]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             env={**os.environ}, start_new_session=True)  # fmt: skip
+    texts = 0
+    for line in child.stdout:
+        texts += json.loads(line)["type"] == "text"
+        if texts >= 20:
+            break
+    time.sleep(0.8)  # long enough for a partial answer to be checkpointed
+    os.killpg(child.pid, signal.SIGKILL)  # the CLI and its engine, as a crash or a power cut would
+    child.wait()
+    with HistoryStore(heron_home / "data" / "history.sqlite3") as store:
+        (summary,) = store.list_conversations()
+        (turn,) = store.get_conversation(summary.id).turns
+    assert turn.question == "Tell me everything."
+    assert turn.state.value == "interrupted"
+    assert turn.answer, "the partial answer saved before the kill is kept"
