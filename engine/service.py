@@ -21,13 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.audio import decode_audio
+from engine.audio import SAMPLE_RATE, decode_audio, probe_audio
 from engine.contexts import CachedContext, ContextCache, TurnKey, audio_key_of_samples
 from engine.conversation import Conversation, Turn
 from engine.errors import HeronError, RequestError
 from engine.events import Done, Error, Event, Progress
+from engine.longform import planner
+from engine.longform.pipeline import answer_in_windows
 from engine.progress import with_progress
 from engine.prompt import followup_prompt, full_prompt
+from engine.reasoning import StepEvents
 from engine.requests import AskRequest, LoadRequest, ModelChoice, TurnSpec
 
 log = logging.getLogger("heron.engine")
@@ -145,6 +148,13 @@ class Engine:
         *earlier, last = request.turns
         last_audio = yield from self.audio_for(last, should_cancel)
         question = last.question + (THINK_INSTRUCTION if request.think and not _thinks(self.spec) else "")
+        recording = yield from self._long_recording(earlier, last_audio)
+        if recording is not None:
+            earlier_qa = [(t.question, t.answer or "") for t in earlier]
+            windowed = answer_in_windows(self.loaded, recording, question, options, should_cancel, asked_at,
+                                         earlier_qa)  # fmt: skip
+            yield from with_steps(windowed, len(recording) / SAMPLE_RATE)
+            return
         earlier_keys = [(t.question, self.audio_key(t), t.answer) for t in earlier]
         context = self.contexts.take(model_key, earlier_keys) if earlier else None
         prompt = (
@@ -156,8 +166,18 @@ class Engine:
             conversation = yield from self._conversation(earlier, question, last_audio, should_cancel)
             prompt = full_prompt(self.loaded, conversation)
         self._make_room(prompt)
-        outcome = yield from stream_answer(self.loaded, prompt, options, should_cancel, asked_at)
+        stream = stream_answer(self.loaded, prompt, options, should_cancel, asked_at)
+        outcome = yield from with_steps(stream, prompt.audio_s)
         self._remember(model_key, earlier, last, question, last_audio, prompt, outcome)
+
+    def _long_recording(self, earlier: list[TurnSpec], last_audio) -> np.ndarray | None:
+        """The conversation's recording when it is longer than the model hears at once."""
+        if last_audio is not None and len(last_audio) > planner.MAX_WINDOW_S * SAMPLE_RATE:
+            return last_audio
+        for spec in reversed(earlier):
+            if spec.audio_path and (probe_audio(spec.audio_path).duration_s or 0) > planner.MAX_WINDOW_S:
+                return (yield from self.audio_for(spec, lambda: False))
+        return None
 
     def _conversation(self, earlier, question, last_audio, should_cancel) -> Iterator[Event]:
         conversation = Conversation()
@@ -210,6 +230,20 @@ class Engine:
                 "load_s": round(loaded.load_seconds, 3),
             }
         )
+
+
+def with_steps(stream, audio_s: float):
+    """Pass a generation's events on, adding a ``Step`` event as each reasoning step completes."""
+    steps = StepEvents(audio_s or None)
+    while True:
+        try:
+            event = next(stream)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(event, Done):
+            yield from steps.finish()
+        yield event
+        yield from steps.on_event(event)
 
 
 def _turn_key(question: str, audio_key: str | None, *answers: str | None) -> TurnKey:
