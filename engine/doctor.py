@@ -83,7 +83,9 @@ def _cuda() -> Check:
 def _bitsandbytes() -> Check:
     version = _version("bitsandbytes")
     if version is None:
-        return Check("bitsandbytes", FAIL, "not installed", "pip install bitsandbytes==0.50.2 (needed for nf4/int8)")
+        return Check(
+            "bitsandbytes", FAIL, "not installed", "pip install bitsandbytes==0.50.2 (needed for nf4/int8)"
+        )
     return Check("bitsandbytes", OK, f"{version} (nf4 and int8 available)")
 
 
@@ -101,7 +103,9 @@ def _transformers() -> Check:
 def _audio_libraries() -> Check:
     missing = [p for p in ("av", "soundfile", "soxr") if _version(p) is None]
     if missing:
-        return Check("Audio decoding", FAIL, f"missing: {', '.join(missing)}", f"pip install {' '.join(missing)}")
+        return Check(
+            "Audio decoding", FAIL, f"missing: {', '.join(missing)}", f"pip install {' '.join(missing)}"
+        )
     return Check("Audio decoding", OK, f"PyAV {_version('av')}, soundfile {_version('soundfile')}")
 
 

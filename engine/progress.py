@@ -16,7 +16,9 @@ from engine.events import Progress
 T = TypeVar("T")
 
 
-def with_progress(stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Generator[Progress, None, T]:
+def with_progress(
+    stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any
+) -> Generator[Progress, None, T]:
     updates: queue.Queue = queue.Queue()
     outcome: dict[str, Any] = {}
 
