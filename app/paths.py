@@ -14,8 +14,12 @@ import platformdirs
 APP_NAME = "Heron"
 
 
+def home_override() -> str | None:
+    return os.environ.get("HERON_HOME") or None
+
+
 def _root(kind: str) -> Path:
-    home = os.environ.get("HERON_HOME")
+    home = home_override()
     if home:
         return Path(home) / kind
     getter = {

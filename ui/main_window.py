@@ -1,61 +1,183 @@
-"""Heron's main window. No torch or transformers here: the window opens fast."""
+"""Heron's main window. No torch or transformers here: the window opens fast.
+
+Left: the conversations. Right, top to bottom: the recording's waveform, the conversation,
+the progress of long work, the question bar. The window only shows and asks; the
+controller (app/controller.py) decides what happens.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.chat_view import ChatView
+from ui.conversation_list import ConversationList
+from ui.input_bar import InputBar
+from ui.waveform import WaveformView
 
 AUDIO_FILTER = "Recordings (*.wav *.flac *.ogg *.opus *.mp3 *.m4a *.aac *.webm *.mp4 *.mkv);;All files (*)"
+LICENCE = "The AF-Next model weights are released by NVIDIA under a research / non-commercial licence."
+
+
+class Banner(QWidget):
+    """A dismissible line across the window for what the user must know (engine restarted, …)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.text = QLabel(wordWrap=True, accessibleName="Notice")
+        close = QPushButton("Dismiss", toolTip="Hide this notice")
+        close.setAccessibleName("Dismiss notice")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(close)
+        self.setAutoFillBackground(True)
+        self.hide()
+
+    def show_message(self, message: str) -> None:
+        self.text.setText(message)
+        self.show()
+
+
+class ProgressPanel(QWidget):
+    """Long work (loading the model, reading a long recording) with a cancel button."""
+
+    cancel_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.label = QLabel(accessibleName="Progress")
+        self.bar = QProgressBar(accessibleName="Progress bar")
+        self.cancel = QPushButton("Cancel", toolTip="Cancel this work (Esc)")
+        self.cancel.setAccessibleName("Cancel")
+        self.cancel.clicked.connect(self.cancel_requested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar, 1)
+        layout.addWidget(self.cancel)
+        self.hide()
+
+    def show_progress(self, label: str, done: float, total: float | None) -> None:
+        self.label.setText(label)
+        if total:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(1000 * done / total))
+        else:
+            self.bar.setRange(0, 0)  # busy, no known end
+        self.show()
 
 
 class MainWindow(QMainWindow):
     recording_chosen = Signal(str)
+    settings_requested = Signal()
+    models_requested = Signal()
+    export_requested = Signal()
+    copy_last_requested = Signal()
+    stop_requested = Signal()
 
     def __init__(self, version: str):
         super().__init__()
         self.version = version
         self.setWindowTitle("Heron")
         self.setAccessibleName("Heron main window")
-        self.resize(1100, 720)
+        self.resize(1280, 820)
         self.setAcceptDrops(True)
-        self.status = QLabel("Drop a recording here, or open one with Ctrl+O.")
-        self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.status.setAccessibleName("Status")
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.addWidget(self.status)
-        self.setCentralWidget(body)
+        self.recent_menu = None
+        self._build_widgets()
         self._build_menus()
+
+    def _build_widgets(self) -> None:
+        self.conversations = ConversationList()
+        self.recording_label = QLabel("No recording open", accessibleName="Recording")
+        self.waveform = WaveformView()
+        self.chat = ChatView()
+        self.banner = Banner()
+        self.progress = ProgressPanel()
+        self.input = InputBar()
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.recording_label)
+        top_layout.addWidget(self.waveform, 1)
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter.addWidget(top)
+        self.right_splitter.addWidget(self.chat)
+        self.right_splitter.setStretchFactor(1, 3)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        for widget in (self.banner, self.right_splitter, self.progress, self.input):
+            right_layout.addWidget(widget, 1 if widget is self.right_splitter else 0)
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.addWidget(self.conversations)
+        self.main_splitter.addWidget(right)
+        self.main_splitter.setStretchFactor(1, 4)
+        self.main_splitter.setSizes([260, 1020])
+        self.setCentralWidget(self.main_splitter)
+        self.statusBar().setAccessibleName("Status")
+        self.input.stop_requested.connect(self.stop_requested)
+        self.progress.cancel_requested.connect(self.stop_requested)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        open_action = QAction("&Open recording…", self, shortcut=QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self.choose_recording)
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addActions([open_action, quit_action])
+        self._action(file_menu, "&Open recording…", QKeySequence.StandardKey.Open, self.choose_recording)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        new = self.conversations.new_requested
+        self._action(file_menu, "&New conversation", QKeySequence.StandardKey.New, new)
+        self._action(file_menu, "&Export conversation…", "Ctrl+E", self.export_requested)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self._action(edit_menu, "&Copy last answer", "Ctrl+Shift+C", self.copy_last_requested)
+        self._action(edit_menu, "Ask a &question", "Ctrl+L", self.input.text.setFocus)
+        self._action(edit_menu, "&Stop", "Esc", self.stop_requested)
+        tools = self.menuBar().addMenu("&Tools")
+        self._action(tools, "&Settings…", QKeySequence.StandardKey.Preferences, self.settings_requested)
+        self._action(tools, "&Models…", "Ctrl+M", self.models_requested)
         help_menu = self.menuBar().addMenu("&Help")
-        about_action = QAction("&About Heron", self)
-        about_action.triggered.connect(self.show_about)
-        help_menu.addAction(about_action)
+        self._action(help_menu, "&About Heron", None, self.show_about)
 
+    def _action(self, menu, text: str, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({action.shortcut().toString()})")
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # -- recordings ----------------------------------------------------------------------------
     def choose_recording(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a recording", "", AUDIO_FILTER)
         if path:
-            self.open_recording(path)
+            self.recording_chosen.emit(path)
 
-    def open_recording(self, path: str) -> None:
-        self.status.setText(f"Recording: {path}")
-        self.recording_chosen.emit(path)
+    def set_recent(self, paths: list[str]) -> None:
+        self.recent_menu.clear()
+        for path in paths:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.recording_chosen.emit(p))
+        self.recent_menu.setEnabled(bool(paths))
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Heron",
-            f"Heron {self.version}\nA voice assistant that truly hears audio, built on NVIDIA Audio Flamingo "
-            "Next. The model weights are under NVIDIA's research / non-commercial licence.",
-        )
+        QMessageBox.about(self, "About Heron",
+                          f"Heron {self.version}\nA voice assistant that truly hears audio, built on NVIDIA "
+                          f"Audio Flamingo Next.\n{LICENCE}")  # fmt: skip
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if event.mimeData().hasUrls():
@@ -64,4 +186,4 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
-            self.open_recording(urls[0].toLocalFile())
+            self.recording_chosen.emit(urls[0].toLocalFile())

@@ -1,0 +1,319 @@
+"""What the window's actions do: open recordings, ask, stream answers in, seek, keep history.
+
+The window shows; the engine (in its own process) thinks; the controller connects the two
+and writes every turn to the history as it happens.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from app import paths
+from app.engine_bridge import EngineBridge
+from app.player import Player
+from app.recording_loader import RecordingLoader
+from app.settings import Settings, add_recent_file, open_settings, recent_files
+from engine.events import Done, Error, Event, Progress, Step, TextDelta, ThinkDelta
+from engine.history import HistoryError, HistoryStore
+from engine.history.recorder import TurnRecorder
+from engine.requests import AskRequest, ModelChoice, TurnSpec
+
+QUEUED = Qt.ConnectionType.QueuedConnection
+STAGES = {
+    "load_model": "Loading the model",
+    "decode_audio": "Reading the recording",
+    "plan_windows": "Finding pauses to split the recording",
+    "windows": "Listening to the recording part by part",
+}
+EXPORTS = {
+    "Markdown (*.md)": "md",
+    "JSON (*.json)": "json",
+    "WebVTT subtitles (*.vtt)": "vtt",
+    "SRT subtitles (*.srt)": "srt",
+}
+
+
+class Controller(QObject):
+    def __init__(self, window, bridge: EngineBridge | None = None, player: Player | None = None):
+        super().__init__(window)
+        self.window = window
+        self.qsettings = open_settings()
+        self.settings = Settings.load(self.qsettings)
+        self.bridge = bridge or EngineBridge(log_dir=str(paths.logs_dir()), parent=self)
+        self.player = player or Player(self)
+        self.loader = RecordingLoader(paths.cache_dir(), self)
+        self.store = HistoryStore(paths.history_path())
+        self.recording: str | None = None
+        self.conversation_id: int | None = None
+        self.turns: list[TurnSpec] = []  # answered turns of the open conversation
+        self.turn_view = None
+        self.recorder: TurnRecorder | None = None
+        self._connect()
+        self.refresh_conversations()
+        self.window.set_recent(recent_files(self.qsettings))
+
+    def _connect(self) -> None:
+        w = self.window
+        w.recording_chosen.connect(self.open_recording)
+        w.input.ask_requested.connect(self.ask)
+        w.stop_requested.connect(self.stop)
+        w.copy_last_requested.connect(lambda: w.chat.current and w.chat.current.copy_answer())
+        w.export_requested.connect(lambda: self.export_conversation(self.conversation_id))
+        w.conversations.new_requested.connect(self.new_conversation)
+        w.conversations.opened.connect(self.open_conversation)
+        w.conversations.delete_requested.connect(self.delete_conversation)
+        w.conversations.rename_requested.connect(self.rename_conversation)
+        w.conversations.export_requested.connect(self.export_conversation)
+        w.chat.seek_requested.connect(self.play_from)
+        w.chat.step_activated.connect(self.activate_step)
+        w.chat.step_hovered.connect(lambda step: w.waveform.highlight_step(step.index if step else None))
+        w.chat.turn_focused.connect(self._show_steps_of)
+        w.waveform.seek_requested.connect(self.player.seek)
+        w.waveform.play_pause_requested.connect(self.player.toggle)
+        w.waveform.step_clicked.connect(self._waveform_step_clicked)
+        w.waveform.step_hovered.connect(self._waveform_step_hovered)
+        self.player.position_changed.connect(w.waveform.set_playhead)
+        self.player.notice.connect(w.banner.show_message)
+        self.bridge.event.connect(self.on_event, QUEUED)
+        self.bridge.busy_changed.connect(w.input.set_busy, QUEUED)
+        self.bridge.restarted.connect(self._engine_restarted, QUEUED)
+        self.loader.progress.connect(self._loader_progress, QUEUED)
+        self.loader.loaded.connect(self._recording_loaded, QUEUED)
+        self.loader.failed.connect(self._recording_failed, QUEUED)
+
+    # -- recordings ----------------------------------------------------------------------------
+    @Slot(str)
+    def open_recording(self, path: str) -> None:
+        """A new recording starts a new conversation about it."""
+        self.new_conversation()
+        self._load_recording(path)
+
+    def _load_recording(self, path: str) -> None:
+        self.recording = None
+        self.window.recording_label.setText(f"Opening {Path(path).name}…")
+        self.loader.open(path)
+
+    @Slot(str, float, object)
+    def _loader_progress(self, label: str, done: float, total) -> None:
+        self.window.progress.show_progress(label, done, total)
+
+    @Slot(str, object, object)
+    def _recording_loaded(self, path: str, samples, peaks) -> None:
+        self.recording = path
+        self.player.set_samples(samples)
+        self.window.waveform.set_peaks(peaks)
+        self.window.progress.hide()
+        self.window.recording_label.setText(f"{Path(path).name} · {_clock(len(samples) / 16000)}")
+        self.window.set_recent(add_recent_file(self.qsettings, path))
+        if self.window.chat.current is not None:
+            self._show_steps_of(self.window.chat.current)
+
+    @Slot(str, str)
+    def _recording_failed(self, path: str, message: str) -> None:
+        self.window.progress.hide()
+        self.window.recording_label.setText("No recording open")
+        self.window.banner.show_message(message)
+
+    # -- asking --------------------------------------------------------------------------------
+    @Slot(str)
+    def ask(self, question: str) -> None:
+        if not self.settings.model:
+            self.window.banner.show_message(
+                "No model chosen yet: open Tools → Models to download or import one."
+            )
+            self.window.models_requested.emit()
+            return
+        first = not self.turns
+        turn = TurnSpec(question, self.recording if first else None)
+        try:
+            self._begin_turn(question, turn)
+        except HistoryError as exc:
+            self.window.banner.show_message(exc.message)
+            return
+        self.turn_view = self.window.chat.add_turn(question)
+        choice = ModelChoice(self.settings.model, str(paths.models_dir()), self.settings.precision or None,
+                             self.settings.device or None)  # fmt: skip
+        request = AskRequest((*self.turns, turn), choice, self.settings.max_new_tokens, self.settings.think)
+        self._pending_turn = turn
+        self.bridge.ask(request)
+
+    def _begin_turn(self, question: str, turn: TurnSpec) -> None:
+        """The question is in the history before the engine hears it."""
+        if self.conversation_id is None:
+            self.conversation_id = self.store.create_conversation(_title(question), self.settings.model)
+        recording_id = None
+        if turn.audio_path:
+            recording_id = self.store.add_recording(turn.audio_path, self.player.duration or None)
+        turn_id = self.store.begin_turn(self.conversation_id, question, recording_id)
+        self.recorder = TurnRecorder(self.store, turn_id)
+
+    @Slot(object)
+    def on_event(self, event: Event) -> None:
+        view, recorder = self.turn_view, self.recorder
+        if recorder is not None:
+            recorder.on_event(event)
+        if isinstance(event, Progress):
+            self.window.progress.show_progress(STAGES.get(event.stage, event.stage), event.done, event.total)
+            self.window.progress.cancel.setEnabled(True)
+            return
+        if view is None:
+            return
+        self.window.progress.hide()
+        if isinstance(event, ThinkDelta):
+            view.append_reasoning(event.text)
+        elif isinstance(event, TextDelta):
+            view.append_answer(event.text)
+        elif isinstance(event, Step):
+            view.add_step(event)
+            self._show_steps_of(view)
+        elif isinstance(event, Done):
+            view.finish(event.stats)
+            self._turn_finished(recorder)
+        elif isinstance(event, Error):
+            view.fail(event.message)
+            self.turn_view, self.recorder = None, None
+            self.refresh_conversations()
+
+    def _turn_finished(self, recorder: TurnRecorder | None) -> None:
+        turn = self._pending_turn
+        self.turns.append(TurnSpec(turn.question, turn.audio_path, recorder.answer_text if recorder else ""))
+        self.turn_view, self.recorder = None, None
+        self.refresh_conversations()
+
+    @Slot()
+    def stop(self) -> None:
+        self.bridge.cancel()
+        self.loader.cancel()
+        self.window.progress.hide()
+
+    @Slot(str)
+    def _engine_restarted(self, message: str) -> None:
+        self.window.banner.show_message(
+            "The model engine stopped unexpectedly and was restarted; your conversation is intact. "
+            f"Ask again to continue. ({message})"
+        )
+
+    # -- steps and playback ----------------------------------------------------------------------
+    def _show_steps_of(self, view) -> None:
+        self.window.waveform.set_steps([*view.steps.steps(), *view.answer_steps])
+
+    @Slot(object)
+    def activate_step(self, step: Step) -> None:
+        """Click or Enter on a step: play from its moment, show and highlight it."""
+        self.window.waveform.highlight_step(step.index)
+        self.play_from(step.start_s)
+
+    @Slot(float)
+    def play_from(self, seconds: float) -> None:
+        self.player.seek(seconds)
+        self.window.waveform.show_time(seconds)
+        self.player.play()
+
+    def _waveform_step_clicked(self, index: int) -> None:
+        view = self.window.chat.current
+        for step in view.steps.steps() + view.answer_steps if view else []:
+            if step.index == index and step.start_s is not None:
+                self.activate_step(step)
+                return
+
+    def _waveform_step_hovered(self, index) -> None:
+        view = self.window.chat.current
+        if view is not None:
+            view.steps.highlight(index)
+
+    # -- conversations -------------------------------------------------------------------------
+    def refresh_conversations(self) -> None:
+        self.window.conversations.set_conversations(self.store.list_conversations(200), self.conversation_id)
+
+    @Slot()
+    def new_conversation(self) -> None:
+        self.bridge.cancel()
+        self.conversation_id, self.turns = None, []
+        self.window.chat.clear()
+        self.window.waveform.set_steps([])
+
+    @Slot(int)
+    def open_conversation(self, conversation_id: int) -> None:
+        try:
+            record = self.store.get_conversation(conversation_id)
+        except HistoryError as exc:
+            self.window.banner.show_message(exc.message)
+            return
+        self.new_conversation()
+        self.conversation_id = conversation_id
+        paths_by_id = {r.id: r.path for r in record.recordings}
+        for turn in record.turns:
+            view = self.window.chat.add_turn(turn.question)
+            for step in turn.steps:
+                view.add_step(step)
+            view.append_answer(turn.answer or "")
+            view.finish({"finish": "cancelled"} if turn.state.value == "interrupted" else turn.stats)
+            if turn.state.value in ("done", "interrupted"):
+                self.turns.append(
+                    TurnSpec(turn.question, paths_by_id.get(turn.recording_id), turn.answer or "")
+                )
+        recording = next((r.path for r in record.recordings), None)
+        if recording and Path(recording).is_file():
+            self._load_recording(recording)
+        elif recording:
+            self.window.banner.show_message(
+                f"The recording of this conversation is no longer at {recording}."
+            )
+
+    @Slot(int)
+    def delete_conversation(self, conversation_id: int) -> None:
+        self.store.delete_conversation(conversation_id)
+        if conversation_id == self.conversation_id:
+            self.new_conversation()
+        self.refresh_conversations()
+
+    @Slot(int)
+    def rename_conversation(self, conversation_id: int) -> None:
+        title, ok = QInputDialog.getText(self.window, "Rename conversation", "Title:")
+        if ok and title.strip():
+            self.store.rename_conversation(conversation_id, title.strip())
+            self.refresh_conversations()
+
+    def export_conversation(
+        self, conversation_id: int | None, path: str | None = None, kind: str | None = None
+    ):
+        from engine.history import export
+
+        if conversation_id is None:
+            self.window.banner.show_message("Nothing to export yet: ask a question first.")
+            return
+        if path is None:
+            path, chosen = QFileDialog.getSaveFileName(
+                self.window, "Export conversation", "", ";;".join(EXPORTS)
+            )
+            if not path:
+                return
+            kind = EXPORTS[chosen]
+        writers = {
+            "md": export.to_markdown,
+            "json": export.to_json,
+            "vtt": export.to_webvtt,
+            "srt": export.to_srt,
+        }
+        Path(path).write_text(writers[kind](self.store.get_conversation(conversation_id)), encoding="utf-8")
+
+    def shutdown(self) -> None:
+        self.loader.cancel()
+        self.player.close()
+        self.bridge.shutdown()
+        self.settings.save(self.qsettings)
+        self.store.close()
+
+
+def _title(question: str) -> str:
+    words = " ".join(question.split())
+    return words if len(words) <= 60 else words[:57].rstrip() + "…"
+
+
+def _clock(seconds: float) -> str:
+    from ui.timefmt import clock
+
+    return clock(seconds)

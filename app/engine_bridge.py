@@ -1,0 +1,73 @@
+"""The engine process seen from Qt: requests run in a worker thread, events arrive as signals.
+
+The window never waits on the model: ``ask``/``load`` return at once; each event reaches the
+GUI thread through a queued signal. One request runs at a time; asking while one runs cancels it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Signal
+
+from app.engine_client import EngineClient
+from engine.events import Error
+from engine.requests import AskRequest, LoadRequest
+
+
+class EngineBridge(QObject):
+    event = Signal(object)  # every Event of the running request, in order
+    busy_changed = Signal(bool)
+    restarted = Signal(str)  # the engine crashed and a fresh one will serve the next request
+
+    def __init__(self, log_dir: str | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.client = EngineClient(log_dir=log_dir)
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    def ask(self, request: AskRequest) -> None:
+        self._run(lambda: self.client.ask(request))
+
+    def load(self, request: LoadRequest) -> None:
+        self._run(lambda: self.client.load(request))
+
+    def cancel(self) -> None:
+        if self.busy:
+            self.client.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the running request has ended (tests and shutdown only)."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+        return not self.busy
+
+    def shutdown(self) -> None:
+        self.cancel()
+        self.wait(2.0)
+        self.client.close()
+
+    def _run(self, start) -> None:
+        with self._lock:
+            if self.busy:
+                self.client.cancel()
+                self._worker.join()
+            self._worker = threading.Thread(
+                target=self._pump, args=(start,), name="heron-engine-bridge", daemon=True
+            )
+            self.busy_changed.emit(True)
+            self._worker.start()
+
+    def _pump(self, start) -> None:
+        try:
+            for event in start():
+                if isinstance(event, Error) and event.kind == "engine_crashed":
+                    self.restarted.emit(event.message)
+                self.event.emit(event)
+        finally:
+            self.busy_changed.emit(False)

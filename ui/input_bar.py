@@ -1,0 +1,55 @@
+"""The bottom bar: the question box, send, the microphone, its level meter, and stop."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QProgressBar, QPushButton, QWidget
+
+
+class InputBar(QWidget):
+    ask_requested = Signal(str)
+    stop_requested = Signal()
+    mic_pressed = Signal()
+    mic_released = Signal()
+    hands_free_toggled = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.text = QLineEdit(placeholderText="Ask about the recording… (Enter to send)")
+        self.text.setAccessibleName("Question")
+        self.text.setToolTip("Type a question and press Enter (Ctrl+L focuses this box)")
+        self.text.returnPressed.connect(self._send)
+        self.send = QPushButton("Ask", toolTip="Send the question (Enter)")
+        self.send.setAccessibleName("Ask")
+        self.send.clicked.connect(self._send)
+        self.mic = QPushButton("Hold to talk", toolTip="Hold to talk (hold F2)")
+        self.mic.setAccessibleName("Hold to talk")
+        self.mic.pressed.connect(self.mic_pressed)
+        self.mic.released.connect(self.mic_released)
+        self.hands_free = QPushButton("Hands-free", checkable=True)
+        self.hands_free.setToolTip("Listen all the time (Ctrl+Shift+H)")
+        self.hands_free.setAccessibleName("Hands-free listening")
+        self.hands_free.toggled.connect(self.hands_free_toggled)
+        self.level = QProgressBar(maximum=100, textVisible=False, toolTip="Microphone input level")
+        self.level.setAccessibleName("Input level")
+        self.level.setFixedWidth(90)
+        self.stop = QPushButton("Stop", toolTip="Stop the answer and the speech (Esc)", enabled=False)
+        self.stop.setAccessibleName("Stop")
+        self.stop.clicked.connect(self.stop_requested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.text, 1)
+        for widget in (self.send, self.mic, self.hands_free, self.level, self.stop):
+            layout.addWidget(widget)
+
+    def set_busy(self, busy: bool) -> None:
+        self.stop.setEnabled(busy)
+
+    def set_level(self, level: float) -> None:
+        self.level.setValue(int(max(0.0, min(level, 1.0)) * 100))
+
+    def _send(self) -> None:
+        question = self.text.text().strip()
+        if question:
+            self.ask_requested.emit(question)
+            self.text.clear()

@@ -1,0 +1,63 @@
+"""The reasoning chain as a real list a screen reader can read: one item per step."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
+
+from engine.events import Step
+from ui.timefmt import anchor_label
+
+STEP_ROLE = Qt.ItemDataRole.UserRole
+
+
+class StepsList(QListWidget):
+    step_activated = Signal(object)  # a Step with a time: click, or Enter on the selected one
+    step_hovered = Signal(object)  # the Step under the mouse, or None
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAccessibleName("Reasoning steps")
+        self.setToolTip("Reasoning steps: click one, or select it and press Enter, to play from its moment")
+        self.setWordWrap(True)
+        self.setMouseTracking(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.itemClicked.connect(self._activate)
+        self.itemActivated.connect(self._activate)
+        self.itemEntered.connect(lambda item: self.step_hovered.emit(item.data(STEP_ROLE)))
+
+    def add_step(self, step: Step) -> None:
+        label = anchor_label(step.start_s, step.end_s)
+        warning = "  (beyond the end of the recording)" if step.past_end else ""
+        item = QListWidgetItem(f"{label} {step.text}{warning}".strip())
+        item.setData(STEP_ROLE, step)
+        if step.start_s is not None:
+            item.setToolTip(f"Play from {label}")
+        self.addItem(item)
+        self._fit_height()
+
+    def steps(self) -> list[Step]:
+        return [self.item(i).data(STEP_ROLE) for i in range(self.count())]
+
+    def highlight(self, index: int | None) -> None:
+        """Select the step with this index (hovered on the waveform), or none."""
+        for row in range(self.count()):
+            if self.item(row).data(STEP_ROLE).index == index:
+                self.setCurrentRow(row)
+                return
+        self.clearSelection()
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.step_hovered.emit(None)
+        super().leaveEvent(event)
+
+    def _activate(self, item: QListWidgetItem) -> None:
+        step = item.data(STEP_ROLE)
+        if step.start_s is not None:
+            self.step_activated.emit(step)
+
+    def _fit_height(self) -> None:
+        """Grow with the chain: the chat scrolls, not the list."""
+        height = sum(self.sizeHintForRow(r) for r in range(self.count())) + 2 * self.frameWidth() + 4
+        self.setFixedHeight(max(height, 0))

@@ -1,0 +1,93 @@
+"""Where each time-anchored reasoning step lands on the waveform, and which one is under the mouse.
+
+A step citing a moment becomes a vertical line, one citing a range a shaded region; both get a
+small numbered flag at their start. Steps that cite a time past the end of the recording are
+clamped to the end and flagged ``past_end`` so the painter can show the model's error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QRectF
+
+from engine.events import Step
+from ui.waveform.view import Viewport
+
+HIT_PX = 4.0  # how close to a moment's line the mouse must be to touch it
+FLAG_ROWS = 3  # flags that would overlap move down a row; past the last row they are left out
+FLAG_PAD_PX = 4.0  # text padding inside a flag
+PAST_END_PX = 6.0  # width of the hatched stripe marking a time past the end
+
+
+@dataclass(frozen=True)
+class Mark:
+    index: int  # the step's own index (what the signals carry)
+    label: str  # the text of its flag: the 1-based step number
+    x0: float  # logical x of its start (clamped to the recording's end)
+    x1: float  # logical x of its end; == x0 for a moment
+    moment: bool
+    past_end: bool  # the step is flagged: the model cited a time it did not hear
+    clamped: bool  # the cited time lies beyond the recording: drawn at its end
+    flag: QRectF | None  # None when there was no room for it
+
+    def contains_x(self, x: float) -> bool:
+        if self.moment or self.x1 - self.x0 < 2 * HIT_PX:
+            return abs(x - (self.x0 + self.x1) / 2) <= HIT_PX
+        return self.x0 <= x <= self.x1
+
+
+def layout_marks(
+    steps: Iterable[Step],
+    view: Viewport,
+    top: float,
+    flag_height: float,
+    text_width: Callable[[str], float],
+) -> list[Mark]:
+    """Marks for the anchored steps that show in ``view``, with flags stacked below ``top``."""
+    marks: list[Mark] = []
+    row_ends = [float("-inf")] * FLAG_ROWS
+    anchored = sorted((s for s in steps if s.start_s is not None), key=lambda s: (s.start_s, s.index))
+    for step in anchored:
+        start = step.start_s
+        end = step.end_s if step.end_s is not None else start
+        clamped = max(start, end) > view.duration
+        past_end = step.past_end or clamped
+        start, end = min(start, view.duration), min(max(end, start), view.duration)
+        x0, x1 = view.x_of(start), view.x_of(end)
+        label = str(step.index + 1)
+        width = text_width(label) + 2 * FLAG_PAD_PX
+        if x1 < -width or x0 > view.width + width:
+            continue
+        flag = None
+        left = min(x0, view.width - width)  # a flag at the very end opens leftwards
+        row = next((r for r, right in enumerate(row_ends) if right + 1 <= left), None)
+        if row is not None:
+            flag = QRectF(left, top + row * flag_height, width, flag_height)
+            row_ends[row] = left + width
+        moment = step.end_s is None or step.end_s == step.start_s
+        marks.append(Mark(step.index, label, x0, x1, moment, past_end, clamped, flag))
+    return marks
+
+
+def flag_at(marks: Iterable[Mark], x: float, y: float) -> Mark | None:
+    return next((m for m in marks if m.flag is not None and m.flag.contains(x, y)), None)
+
+
+def mark_at(marks: list[Mark], x: float, y: float) -> Mark | None:
+    """The mark under (x, y): a flag first, then the nearest moment, then the narrowest region."""
+    flagged = flag_at(marks, x, y)
+    if flagged is not None:
+        return flagged
+    touching = [m for m in marks if m.contains_x(x)]
+    moments = [m for m in touching if m.moment or m.x1 - m.x0 < 2 * HIT_PX]
+    if moments:
+        return min(moments, key=lambda m: abs(x - (m.x0 + m.x1) / 2))
+    return min(touching, key=lambda m: m.x1 - m.x0, default=None)
+
+
+def is_line_hit(mark: Mark, x: float, y: float) -> bool:
+    """A click that picks the step (its flag or a moment's line) rather than seeking inside a region."""
+    on_flag = mark.flag is not None and mark.flag.contains(x, y)
+    return on_flag or (mark.contains_x(x) and (mark.moment or mark.x1 - mark.x0 < 2 * HIT_PX))
