@@ -1,4 +1,4 @@
-"""Start the desktop app: Qt on a qasync event loop."""
+"""Start the desktop app: Qt on a qasync event loop, the window and its controller."""
 
 from __future__ import annotations
 
@@ -14,9 +14,33 @@ def _check_display() -> None:
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
     ):
-        raise DeviceError(
-            "No display found: start Heron from a desktop session, or use `heron ask` in a terminal."
-        )
+        raise DeviceError("No display found: start Heron from a desktop session, or use `heron ask` in a terminal.")
+
+
+def build_window():
+    """The main window wired to its controller, laid out as the user left it."""
+    from app.controller import Controller
+    from ui.main_window import MainWindow
+
+    window = MainWindow(__version__)
+    controller = Controller(window)
+    restore_layout(window, controller.qsettings)
+    return window, controller
+
+
+def restore_layout(window, store) -> None:
+    if (geometry := store.value("window/geometry")) is not None:
+        window.restoreGeometry(geometry)
+    for name in ("main_splitter", "right_splitter"):
+        if (state := store.value(f"window/{name}")) is not None:
+            getattr(window, name).restoreState(state)
+
+
+def save_layout(window, store) -> None:
+    store.setValue("window/geometry", window.saveGeometry())
+    for name in ("main_splitter", "right_splitter"):
+        store.setValue(f"window/{name}", getattr(window, name).saveState())
+    store.sync()
 
 
 def run_gui() -> int:
@@ -24,14 +48,16 @@ def run_gui() -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from ui.main_window import MainWindow
-
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Heron")
     app.setOrganizationName("Heron")
-    window = MainWindow(__version__)
+    window, controller = build_window()
     window.show()
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
-    qasync.run(closed.wait())
+    try:
+        qasync.run(closed.wait())
+    finally:
+        save_layout(window, controller.qsettings)
+        controller.shutdown()
     return 0

@@ -128,6 +128,10 @@ class WaveformView(QWidget):
         self._view_changed()
 
     @Slot(list)
+    @property
+    def steps(self) -> list[Step]:
+        return list(self._steps)
+
     def set_steps(self, steps: list[Step]) -> None:
         self._steps = list(steps)
         self._set_hovered(None)

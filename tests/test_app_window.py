@@ -1,0 +1,158 @@
+"""The desktop app, offscreen: open, ask, steps on the list and the waveform, click-to-seek, crash recovery."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QUrl
+
+from engine.events import Step
+from engine.history import HistoryStore
+from tests import media
+
+STEPS = (
+    Step(0, 1.0, 1.0, "A tone starts at [00:01].", 0, 25),
+    Step(1, 2.0, 3.0, "Silence from 00:02 to 00:03.", 26, 54),
+)
+ANSWER = "Two tones, at [00:01] and 00:04."
+ANSWER_STEP = Step(2, 4.0, 4.0, ANSWER, 0, len(ANSWER), "answer")
+
+
+@pytest.fixture
+def app(qtbot, tiny_model: Path):
+    from app.gui import build_window
+
+    window, controller = build_window()
+    qtbot.addWidget(window)
+    controller.settings.model = str(tiny_model)
+    controller.settings.max_new_tokens = 12
+    window.show()
+    yield window, controller
+    controller.shutdown()
+
+
+@pytest.fixture
+def tones(tmp_path: Path) -> Path:
+    return media.write_wav(tmp_path / "tones.wav", media.tone(seconds=6.0), 16000)
+
+
+def finished(controller) -> bool:
+    return not controller.bridge.busy and controller.turn_view is None
+
+
+def test_open_ask_and_stream_into_chat_and_history(app, qtbot, tones):
+    window, controller = app
+    window.recording_chosen.emit(str(tones))
+    qtbot.waitUntil(lambda: controller.recording == str(tones), timeout=20_000)
+    assert window.waveform.duration == pytest.approx(6.0)
+    window.input.text.setText("What do you hear?")
+    qtbot.keyClick(window.input.text, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: finished(controller), timeout=60_000)
+    turn = window.chat.current
+    assert turn.answer_text, "the answer streamed into the chat"
+    assert "tokens" in turn.status.text()
+    (summary,) = controller.store.list_conversations()
+    assert summary.turn_count == 1 and summary.recording_path == str(tones)
+    assert window.conversations.ids() == [summary.id]
+
+
+def store_conversation(tones: Path) -> int:
+    from app import paths
+
+    with HistoryStore(paths.history_path()) as store:
+        conversation = store.create_conversation("Tones", "tiny")
+        recording = store.add_recording(tones, 6.0)
+        turn = store.begin_turn(conversation, "What do you hear?", recording)
+        reasoning = " ".join(s.text for s in STEPS)
+        store.finish_turn(turn, ANSWER, reasoning, [*STEPS, ANSWER_STEP], {"finish": "stop", "new_tokens": 20})
+    return conversation
+
+
+def test_steps_reach_the_list_and_the_waveform_and_clicking_one_seeks(app, qtbot, tones):
+    window, controller = app
+    conversation = store_conversation(tones)
+    controller.refresh_conversations()
+    item = window.conversations.list.item(0)
+    qtbot.mouseClick(window.conversations.list.viewport(), Qt.MouseButton.LeftButton,
+                     pos=window.conversations.list.visualItemRect(item).center())  # fmt: skip
+    qtbot.waitUntil(lambda: controller.recording == str(tones), timeout=20_000)
+    assert controller.conversation_id == conversation
+    steps = window.chat.current.steps
+    assert [s.start_s for s in steps.steps()] == [1.0, 2.0]
+    assert {s.index for s in window.waveform.steps} == {0, 1, 2}
+
+    second = steps.item(1)
+    qtbot.mouseClick(steps.viewport(), Qt.MouseButton.LeftButton, pos=steps.visualItemRect(second).center())
+    assert abs(controller.player.position() - 2.0) < 0.05
+    assert controller.player.playing and window.waveform.highlighted_step == 1
+    start, end = window.waveform.visible_range()
+    assert start <= 2.0 <= end
+
+    controller.player.pause()
+    steps.setCurrentRow(0)
+    steps.setFocus()
+    qtbot.keyClick(steps, Qt.Key.Key_Return)
+    assert abs(controller.player.position() - 1.0) < 0.05 and controller.player.playing
+
+    window.chat.current.answer.anchorClicked.emit(QUrl("t:4.0"))
+    assert abs(controller.player.position() - 4.0) < 0.05
+
+
+def test_engine_crash_shows_a_banner_and_the_next_question_is_answered(app, qtbot, tones):
+    window, controller = app
+    controller.settings.max_new_tokens = 20000
+    controller.ask("Tell me everything.")
+    qtbot.waitUntil(lambda: bool(window.chat.current.answer_text), timeout=60_000)
+    os.kill(controller.bridge.client.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=20_000)
+    assert "restarted" in window.banner.text.text() and "intact" in window.banner.text.text()
+    assert window.chat.current.status.text().startswith("⚠")
+    controller.settings.max_new_tokens = 8
+    controller.ask("Again, please.")
+    qtbot.waitUntil(lambda: finished(controller), timeout=60_000)
+    assert len(window.chat.turns) == 2 and window.chat.current.answer_text
+
+
+def test_settings_and_layout_persist_across_restarts(qtbot, tiny_model):
+    from app.gui import build_window, save_layout
+    from app.settings import Settings
+
+    window, controller = build_window()
+    qtbot.addWidget(window)
+    window.show()
+    controller.settings = Settings(model=str(tiny_model), think=True, silence_ms=900, precision="int8")
+    window.resize(760, 560)  # the offscreen screen is 800×600: restoreGeometry keeps windows on it
+    window.main_splitter.setSizes([210, 530])
+    qtbot.wait(50)
+    expected = window.main_splitter.sizes()
+    save_layout(window, controller.qsettings)
+    controller.shutdown()
+
+    again, controller2 = build_window()
+    qtbot.addWidget(again)
+    again.show()
+    assert controller2.settings == Settings(model=str(tiny_model), think=True, silence_ms=900, precision="int8")
+    qtbot.wait(50)
+    assert again.size().width() == 760 and again.main_splitter.sizes() == expected
+    controller2.shutdown()
+
+
+def test_keyboard_paths(app, qtbot, tones):
+    window, controller = app
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert window.input.text.hasFocus()
+    for widget in (window.input.text, window.input.send, window.input.mic, window.input.stop, window.waveform):
+        assert widget.accessibleName() and widget.toolTip()
+
+
+def test_export_from_the_app(app, tones, tmp_path):
+    window, controller = app
+    conversation = store_conversation(tones)
+    out = tmp_path / "tones.srt"
+    controller.export_conversation(conversation, str(out), "srt")
+    text = out.read_text()
+    assert "00:00:01,000 --> " in text and "A tone starts" in text
