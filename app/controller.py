@@ -62,6 +62,7 @@ class Controller(QObject):
         w.stop_requested.connect(self.stop)
         w.copy_last_requested.connect(lambda: w.chat.current and w.chat.current.copy_answer())
         w.export_requested.connect(lambda: self.export_conversation(self.conversation_id))
+        w.models_requested.connect(self.open_models)
         w.conversations.new_requested.connect(self.new_conversation)
         w.conversations.opened.connect(self.open_conversation)
         w.conversations.delete_requested.connect(self.delete_conversation)
@@ -299,6 +300,49 @@ class Controller(QObject):
             "srt": export.to_srt,
         }
         Path(path).write_text(writers[kind](self.store.get_conversation(conversation_id)), encoding="utf-8")
+
+    # -- models --------------------------------------------------------------------------------
+    @Slot()
+    def open_models(self):
+        """The model manager (non-modal: downloads go on while the user keeps working)."""
+        from app.models_panel import ModelsPanel
+        from ui.model_manager import ModelManager
+
+        dialog = ModelManager(self.window)
+        panel = ModelsPanel(dialog, paths.models_dir(), self.settings.model, dialog)
+        dialog.use_requested.connect(lambda name: self.use_model(name, panel))
+        dialog.import_requested.connect(lambda name: self._import_model(name, panel))
+        dialog.finished.connect(panel.cancel)
+        dialog.show()
+        self.models_dialog = dialog
+        return panel
+
+    def use_model(self, name: str, panel=None) -> None:
+        self.settings.model = name
+        if panel is not None and not self.settings.precision:
+            self.settings.precision = panel.recommended[1]
+        self.settings.save(self.qsettings)
+        self.window.statusBar().showMessage(f"Model: {name}")
+        if panel is not None:
+            panel.current = name
+            panel.refresh()
+
+    def _import_model(self, name: str, panel) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, f"Folder holding {name}")
+        if folder:
+            panel.import_folder(name, folder)
+
+    def first_start(self) -> None:
+        """No model chosen and none installed: open the manager, which recommends one."""
+        from engine.model.registry import installed_models
+
+        if self.settings.model:
+            return
+        installed = [m.name for m in installed_models(paths.models_dir()) if m.complete]
+        if installed:
+            self.use_model(installed[0])
+        else:
+            self.open_models()
 
     def shutdown(self) -> None:
         self.loader.cancel()

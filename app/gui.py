@@ -53,6 +53,7 @@ def run_gui() -> int:
     app.setOrganizationName("Heron")
     window, controller = build_window()
     window.show()
+    controller.first_start()
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     try:

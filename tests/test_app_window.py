@@ -156,3 +156,49 @@ def test_export_from_the_app(app, tones, tmp_path):
     controller.export_conversation(conversation, str(out), "srt")
     text = out.read_text()
     assert "00:00:01,000 --> " in text and "A tone starts" in text
+
+
+def test_model_manager_downloads_from_a_folder_standing_in_for_the_hub(app, qtbot, tiny_model, heron_home):
+    from engine.model.sources import FolderSource
+
+    window, controller = app
+    panel = controller.open_models()
+    dialog = controller.models_dialog
+    assert [r.name for r in dialog.rows()] == ["instruct", "think", "captioner"]
+    assert all("non-commercial" in r.licence for r in dialog.rows())
+    assert dialog.recommendation.text().startswith("Recommended: AF-Next Think")
+    dialog.select("think")
+    assert dialog.buttons["download"].isEnabled() and not dialog.buttons["use"].isEnabled()
+
+    panel.download("think", source=FolderSource(tiny_model))
+    qtbot.waitUntil(lambda: any(r.name == "think" and r.installed for r in dialog.rows()), timeout=20_000)
+    assert "ready" in dialog.progress_label.text()
+    installed = heron_home / "data" / "models" / "think"
+    assert (installed / "model.safetensors").read_bytes() == (tiny_model / "model.safetensors").read_bytes()
+
+    dialog.select("think")
+    qtbot.mouseClick(dialog.buttons["use"], Qt.MouseButton.LeftButton)
+    assert controller.settings.model == "think"
+    assert next(r for r in dialog.rows() if r.name == "think").in_use
+
+
+def test_a_cancelled_import_resumes(app, qtbot, tiny_model, heron_home):
+    from engine.model.sources import FolderSource
+
+    window, controller = app
+    panel = controller.open_models()
+    calls = []
+
+    class SlowSource(FolderSource):
+        def fetch(self, name, dest, on_bytes):
+            calls.append(name)
+            panel.cancel()  # the user presses Cancel during the first file
+            super().fetch(name, dest, on_bytes)
+
+    panel.download("captioner", source=SlowSource(tiny_model))
+    panel.wait(20)
+    qtbot.waitUntil(lambda: "cancelled" in controller.models_dialog.progress_label.text(), timeout=5_000)
+    assert not any(r.installed for r in controller.models_dialog.rows() if r.name == "captioner")
+    panel.download("captioner", source=FolderSource(tiny_model))
+    qtbot.waitUntil(lambda: any(r.name == "captioner" and r.installed for r in controller.models_dialog.rows()),
+                    timeout=20_000)  # fmt: skip

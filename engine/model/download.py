@@ -148,14 +148,19 @@ def download_model(
     models_dir: Path,
     on_progress: ProgressCallback | None = None,
     token: str | None = None,
+    source=None,
 ) -> Path:
     """Fetch ``spec`` into ``models_dir/<name>`` and mark it complete; return the folder.
 
-    Resumes a previous partial download. ``on_progress`` may raise (e.g. CancelledError)
-    to stop: the next call picks up where this one stopped.
+    ``source`` (see engine/model/sources.py) defaults to the Hugging Face hub; a FolderSource
+    imports from a folder instead. Resumes a previous partial download. ``on_progress`` may
+    raise (e.g. CancelledError) to stop: the next call picks up where this one stopped.
     """
+    from engine.model.sources import HubSource
+
+    source = source or HubSource(spec.repo_id, token)
     dest = model_dir(spec, models_dir)
-    plan = plan_download(spec.repo_id, dest, fetch_file_sizes(spec.repo_id, token=token))
+    plan = plan_download(spec.repo_id, dest, source.file_sizes())
     report = on_progress or (lambda done, total, name: None)
     if not plan.missing and is_complete(dest):
         report(plan.total_bytes, plan.total_bytes, "")
@@ -166,7 +171,7 @@ def download_model(
     done = plan.done_bytes
     report(done, plan.total_bytes, "")
     for name in plan.missing:
-        fetch_file(spec.repo_id, name, dest, _file_progress(report, done, plan.total_bytes, name), token)
+        source.fetch(name, dest, _file_progress(report, done, plan.total_bytes, name))
         done += plan.files[name]
         report(done, plan.total_bytes, name)
     mark_complete(dest, plan)

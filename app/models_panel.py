@@ -1,0 +1,138 @@
+"""The model manager's work: rows from the registry, downloads and imports in a thread, advice.
+
+Downloads and folder imports share one path (engine/model/download.py with a source), so
+both check disk space first, show progress, speed and time left, cancel, and resume.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from engine.errors import CancelledError, HeronError
+from engine.model.registry import MODELS, installed_models, model_dir
+from ui.model_manager import ModelManager, ModelRow
+
+GB = 1000**3
+QUEUED = Qt.ConnectionType.QueuedConnection
+
+
+def gpu_memory_gb() -> float | None:
+    """Total memory of the first NVIDIA GPU, read without importing torch (the window stays fast)."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=5, check=True).stdout  # fmt: skip
+        return float(out.split()[0]) / 1024
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def recommend(gpu_gb: float | None) -> tuple[str, str, str]:
+    """(model, precision, why) for this machine: the reasoning model at the largest precision that fits."""
+    if gpu_gb is None:
+        return "think", "fp32", "No NVIDIA GPU found: Heron will run on the CPU, which is slow for a 7B model."
+    for need, precision in ((20, "bf16"), (12, "int8"), (8, "nf4")):
+        if gpu_gb >= need:
+            return "think", precision, f"Your GPU has {gpu_gb:.0f} GB: AF-Next Think at {precision} fits with room for long recordings."
+    return "think", "nf4", f"Your GPU has {gpu_gb:.0f} GB: nf4 is the only choice, and long recordings may not fit."
+
+
+class ModelsPanel(QObject):
+    progress = Signal(int, int, str)
+    finished = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, dialog: ModelManager, models_dir: Path, current: str, parent=None):
+        super().__init__(parent)
+        self.dialog, self.models_dir, self.current = dialog, models_dir, current
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        dialog.download_requested.connect(self.download)
+        dialog.cancel_requested.connect(self.cancel)
+        dialog.remove_requested.connect(self.remove)
+        self.progress.connect(dialog.show_progress, QUEUED)
+        self.finished.connect(self._finished, QUEUED)
+        self.failed.connect(self._failed, QUEUED)
+        model, precision, why = recommend(gpu_memory_gb())
+        dialog.set_recommendation(f"Recommended: {MODELS[model].title} at {precision}. {why}")
+        self.recommended = (model, precision)
+        self.refresh()
+
+    def refresh(self) -> None:
+        installed = {m.name: m for m in installed_models(self.models_dir) if m.complete}
+        rows = []
+        for spec in MODELS.values():
+            found = installed.get(spec.name)
+            size = f"{found.size_bytes / GB:.1f} GB on disk" if found else f"about {spec.size_gb} GB to download"
+            rows.append(ModelRow(spec.name, spec.title, spec.summary, spec.license, size, bool(found),
+                                 spec.name == self.current))  # fmt: skip
+        self.dialog.set_rows(rows)
+
+    def download(self, name: str, source=None) -> None:
+        from engine.model.download import download_model
+
+        self._start(lambda report: download_model(MODELS[name], self.models_dir, report, source=source), name)
+
+    def import_folder(self, name: str, folder: str) -> None:
+        from engine.model.sources import FolderSource
+
+        try:
+            source = FolderSource(Path(folder))
+        except HeronError as exc:
+            self.dialog.show_message(exc.message)
+            return
+        self.download(name, source)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def remove(self, name: str) -> None:
+        shutil.rmtree(model_dir(MODELS[name], self.models_dir), ignore_errors=True)
+        self.refresh()
+
+    def _start(self, work, name: str) -> None:
+        self._cancel = threading.Event()
+        self.dialog.set_downloading(True)
+        self._thread = threading.Thread(target=self._run, args=(work, name, self._cancel), daemon=True)
+        self._thread.start()
+
+    def _run(self, work, name: str, cancel: threading.Event) -> None:
+        started, first = time.monotonic(), None
+
+        def report(done: int, total: int, filename: str) -> None:
+            nonlocal first
+            if cancel.is_set():
+                raise CancelledError("Download cancelled; it resumes where it stopped next time.")
+            first = done if first is None else first
+            speed = (done - first) / max(time.monotonic() - started, 1e-3)
+            left = f", {(total - done) / speed / 60:.0f} min left" if speed > 0 else ""
+            self.progress.emit(done, total, f"{done / GB:.2f} of {total / GB:.2f} GB · {speed / 1e6:.1f} MB/s{left}")
+
+        try:
+            work(report)
+        except HeronError as exc:  # CancelledError included: its message says what happens next
+            self.failed.emit(exc.message)
+            return
+        except OSError as exc:
+            self.failed.emit(f"The download stopped: {exc.strerror or exc}.")
+            return
+        self.finished.emit(name)
+
+    def _finished(self, name: str) -> None:
+        self.dialog.set_downloading(False)
+        self.dialog.show_message(f"{MODELS[name].title} is ready.")
+        self.refresh()
+
+    def _failed(self, message: str) -> None:
+        self.dialog.set_downloading(False)
+        self.dialog.show_message(message)
+        self.refresh()
