@@ -54,6 +54,7 @@ class Controller(QObject):
         self._connect()
         self.refresh_conversations()
         self.window.set_recent(recent_files(self.qsettings))
+        apply_theme(self.settings.theme)
 
     def _connect(self) -> None:
         w = self.window
@@ -63,6 +64,7 @@ class Controller(QObject):
         w.copy_last_requested.connect(lambda: w.chat.current and w.chat.current.copy_answer())
         w.export_requested.connect(lambda: self.export_conversation(self.conversation_id))
         w.models_requested.connect(self.open_models)
+        w.settings_requested.connect(self.open_settings)
         w.conversations.new_requested.connect(self.new_conversation)
         w.conversations.opened.connect(self.open_conversation)
         w.conversations.delete_requested.connect(self.delete_conversation)
@@ -301,6 +303,36 @@ class Controller(QObject):
         }
         Path(path).write_text(writers[kind](self.store.get_conversation(conversation_id)), encoding="utf-8")
 
+    # -- settings ------------------------------------------------------------------------------
+    @Slot()
+    def open_settings(self):
+        from dataclasses import asdict
+
+        from app.sound_check import LevelMonitor, device_names, play_test_tone
+        from engine.model.registry import MODELS, installed_models
+        from ui.settings_dialog import SettingsDialog
+
+        models = [(spec.title, name) for name, spec in MODELS.items()]
+        models += [(f"{m.name} (folder)", str(m.path)) for m in installed_models(paths.models_dir()) if not m.spec]
+        inputs, outputs = device_names()
+        dialog = SettingsDialog(asdict(self.settings), models, inputs, outputs, self.window)
+        monitor = LevelMonitor(dialog)
+        monitor.level.connect(dialog.set_level)
+        dialog.input_device_changed.connect(monitor.start)
+        dialog.test_sound_requested.connect(
+            lambda device: (message := play_test_tone(device)) and self.window.banner.show_message(message)
+        )
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.values()))
+        dialog.finished.connect(monitor.stop)
+        dialog.show()
+        self.settings_dialog = dialog
+        return dialog
+
+    def apply_settings(self, values: dict) -> None:
+        self.settings = Settings(**{**self.settings.__dict__, **values})
+        self.settings.save(self.qsettings)
+        apply_theme(self.settings.theme)
+
     # -- models --------------------------------------------------------------------------------
     @Slot()
     def open_models(self):
@@ -350,6 +382,14 @@ class Controller(QObject):
         self.bridge.shutdown()
         self.settings.save(self.qsettings)
         self.store.close()
+
+
+def apply_theme(theme: str) -> None:
+    """Light, dark, or as the system is (Qt follows the system's colour scheme by itself)."""
+    from PySide6.QtGui import QGuiApplication
+
+    schemes = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}
+    QGuiApplication.styleHints().setColorScheme(schemes.get(theme, Qt.ColorScheme.Unknown))
 
 
 def _title(question: str) -> str:

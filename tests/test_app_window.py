@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
+from PySide6.QtWidgets import QAbstractSpinBox, QComboBox
 
 from engine.events import Step
 from engine.history import HistoryStore
@@ -202,3 +203,22 @@ def test_a_cancelled_import_resumes(app, qtbot, tiny_model, heron_home):
     panel.download("captioner", source=FolderSource(tiny_model))
     qtbot.waitUntil(lambda: any(r.name == "captioner" and r.installed for r in controller.models_dialog.rows()),
                     timeout=20_000)  # fmt: skip
+
+
+def test_settings_dialog_round_trips_and_persists(app, qtbot):
+    from app.settings import Settings, open_settings
+
+    window, controller = app
+    dialog = controller.open_settings()
+    values = dialog.values()
+    assert values["model"] == controller.settings.model and values["silence_ms"] == 600
+    values.update(precision="int8", think=True, silence_ms=1200, speaking_rate=1.3, theme="dark", vad_threshold=0.6)
+    dialog.set_values(values)
+    dialog.accept()
+    assert controller.settings.silence_ms == 1200 and controller.settings.theme == "dark"
+    reread = Settings.load(open_settings())
+    assert (reread.precision, reread.think, reread.silence_ms, reread.speaking_rate, reread.vad_threshold) == (
+        "int8", True, 1200, 1.3, 0.6
+    )
+    for control in dialog.findChildren(QComboBox) + dialog.findChildren(QAbstractSpinBox):
+        assert control.accessibleName() and control.toolTip(), control

@@ -1,0 +1,153 @@
+"""Settings: model and compute, sound devices with a live level and a test sound, voice, listening, theme.
+
+Plain values in, plain values out: the app reads and stores them (QSettings) and serves the
+live parts (level meter, test sound) through signals.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QTabWidget,
+    QWidget,
+)
+
+PRECISIONS = [("Automatic (nf4 on a GPU, fp32 on the CPU)", ""), ("nf4 (4-bit)", "nf4"), ("int8", "int8"),
+              ("bf16", "bf16"), ("fp32", "fp32")]  # fmt: skip
+DEVICES = [("Automatic", ""), ("GPU (CUDA)", "cuda"), ("CPU", "cpu")]
+THEMES = [("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")]
+VOICES = [("eSpeak NG (built in)", "espeak"), ("Kokoro (natural; download it first)", "kokoro")]
+
+
+class SettingsDialog(QDialog):
+    input_device_changed = Signal(str)  # the app starts a level monitor on it
+    test_sound_requested = Signal(str)  # output device name
+
+    def __init__(self, values: dict, models: list[tuple[str, str]], inputs: list[str], outputs: list[str], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setAccessibleName("Settings")
+        self._fields: dict[str, QWidget] = {}
+        tabs = QTabWidget()
+        tabs.addTab(self._model_tab(models), "Model")
+        tabs.addTab(self._sound_tab(inputs, outputs), "Sound")
+        tabs.addTab(self._voice_tab(), "Voice and listening")
+        tabs.addTab(self._look_tab(), "Appearance")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QFormLayout(self)
+        layout.addRow(tabs)
+        layout.addRow(buttons)
+        self.set_values(values)
+
+    # -- tabs ----------------------------------------------------------------------------------
+    def _model_tab(self, models) -> QWidget:
+        form, page = self._page()
+        self._combo(form, "model", "Model", models, "Which AF-Next answers (Tools → Models to add one)")
+        self._combo(form, "precision", "Precision", PRECISIONS, "Smaller precisions use less GPU memory")
+        self._combo(form, "device", "Run on", DEVICES, "Where the model runs")
+        self._check(form, "think", "Reason step by step (shows the reasoning with its times)")
+        tokens = QSpinBox(minimum=16, maximum=8192, singleStep=64)
+        self._add(form, "max_new_tokens", "Longest answer (tokens)", tokens, "The answer stops at this length")
+        return page
+
+    def _sound_tab(self, inputs, outputs) -> QWidget:
+        form, page = self._page()
+        self._combo(form, "input_device", "Microphone", [("Default", ""), *[(d, d) for d in inputs]], "Where Heron listens")
+        self.level = QProgressBar(maximum=100, textVisible=False, accessibleName="Microphone level")
+        self.level.setToolTip("Live input level of the chosen microphone")
+        form.addRow("Level", self.level)
+        self._fields["input_device"].currentIndexChanged.connect(
+            lambda: self.input_device_changed.emit(self._fields["input_device"].currentData())
+        )
+        self._combo(form, "output_device", "Speaker", [("Default", ""), *[(d, d) for d in outputs]], "Where Heron speaks")
+        test = QPushButton("Play a test sound", toolTip="Play a short tone on the chosen speaker")
+        test.setAccessibleName("Play a test sound")
+        test.clicked.connect(lambda: self.test_sound_requested.emit(self._fields["output_device"].currentData()))
+        form.addRow("", test)
+        return page
+
+    def _voice_tab(self) -> QWidget:
+        form, page = self._page()
+        self._combo(form, "voice", "Voice", VOICES, "The voice Heron answers with")
+        rate = QDoubleSpinBox(minimum=0.5, maximum=2.0, singleStep=0.1, decimals=1)
+        self._add(form, "speaking_rate", "Speaking rate", rate, "1.0 is normal speed")
+        sensitivity = QSlider(minimum=10, maximum=90)
+        sensitivity.setOrientation(sensitivity.orientation().Horizontal)
+        self._add(form, "vad_threshold", "Speech detection threshold", sensitivity,
+                  "Higher: only clear speech starts a turn; lower: quiet speech does too")  # fmt: skip
+        silence = QSpinBox(minimum=200, maximum=5000, singleStep=100, suffix=" ms")
+        self._add(form, "silence_ms", "End of turn after silence of", silence, "How long a pause ends your turn")
+        self._check(form, "echo_cancel", "Cancel echo (lets Heron hear you over its own voice, no headset needed)")
+        return page
+
+    def _look_tab(self) -> QWidget:
+        form, page = self._page()
+        self._combo(form, "theme", "Theme", THEMES, "Light or dark, or as the system is")
+        return page
+
+    # -- fields --------------------------------------------------------------------------------
+    def _page(self) -> tuple[QFormLayout, QWidget]:
+        page = QWidget()
+        return QFormLayout(page), page
+
+    def _add(self, form: QFormLayout, key: str, label: str, widget: QWidget, tip: str) -> None:
+        widget.setAccessibleName(label)
+        widget.setToolTip(tip)
+        form.addRow(label, widget)
+        self._fields[key] = widget
+
+    def _combo(self, form, key: str, label: str, choices, tip: str) -> None:
+        combo = QComboBox()
+        for text, value in choices:
+            combo.addItem(text, value)
+        self._add(form, key, label, combo, tip)
+
+    def _check(self, form, key: str, label: str) -> None:
+        box = QCheckBox(label)
+        self._add(form, key, "", box, label)
+        box.setAccessibleName(label)
+
+    def set_values(self, values: dict) -> None:
+        for key, widget in self._fields.items():
+            value = values.get(key)
+            if isinstance(widget, QComboBox):
+                index = widget.findData(value)
+                if index < 0 and value:
+                    widget.addItem(str(value), value)  # a folder or device not in the list: keep it
+                    index = widget.count() - 1
+                widget.setCurrentIndex(max(index, 0))
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QSlider):
+                widget.setValue(int(round(float(value) * 100)))
+            else:
+                widget.setValue(value)
+
+    def values(self) -> dict:
+        out = {}
+        for key, widget in self._fields.items():
+            if isinstance(widget, QComboBox):
+                out[key] = widget.currentData()
+            elif isinstance(widget, QCheckBox):
+                out[key] = widget.isChecked()
+            elif isinstance(widget, QSlider):
+                out[key] = widget.value() / 100
+            else:
+                out[key] = widget.value()
+        return out
+
+    def set_level(self, level: float) -> None:
+        self.level.setValue(int(max(0.0, min(level, 1.0)) * 100))
