@@ -313,7 +313,9 @@ class Controller(QObject):
         from ui.settings_dialog import SettingsDialog
 
         models = [(spec.title, name) for name, spec in MODELS.items()]
-        models += [(f"{m.name} (folder)", str(m.path)) for m in installed_models(paths.models_dir()) if not m.spec]
+        models += [
+            (f"{m.name} (folder)", str(m.path)) for m in installed_models(paths.models_dir()) if not m.spec
+        ]
         inputs, outputs = device_names()
         dialog = SettingsDialog(asdict(self.settings), models, inputs, outputs, self.window)
         monitor = LevelMonitor(dialog)

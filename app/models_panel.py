@@ -35,11 +35,23 @@ def gpu_memory_gb() -> float | None:
 def recommend(gpu_gb: float | None) -> tuple[str, str, str]:
     """(model, precision, why) for this machine: the reasoning model at the largest precision that fits."""
     if gpu_gb is None:
-        return "think", "fp32", "No NVIDIA GPU found: Heron will run on the CPU, which is slow for a 7B model."
+        return (
+            "think",
+            "fp32",
+            "No NVIDIA GPU found: Heron will run on the CPU, which is slow for a 7B model.",
+        )
     for need, precision in ((20, "bf16"), (12, "int8"), (8, "nf4")):
         if gpu_gb >= need:
-            return "think", precision, f"Your GPU has {gpu_gb:.0f} GB: AF-Next Think at {precision} fits with room for long recordings."
-    return "think", "nf4", f"Your GPU has {gpu_gb:.0f} GB: nf4 is the only choice, and long recordings may not fit."
+            return (
+                "think",
+                precision,
+                f"Your GPU has {gpu_gb:.0f} GB: AF-Next Think at {precision} fits with room for long recordings.",
+            )
+    return (
+        "think",
+        "nf4",
+        f"Your GPU has {gpu_gb:.0f} GB: nf4 is the only choice, and long recordings may not fit.",
+    )
 
 
 class ModelsPanel(QObject):
@@ -68,7 +80,9 @@ class ModelsPanel(QObject):
         rows = []
         for spec in MODELS.values():
             found = installed.get(spec.name)
-            size = f"{found.size_bytes / GB:.1f} GB on disk" if found else f"about {spec.size_gb} GB to download"
+            size = (
+                f"{found.size_bytes / GB:.1f} GB on disk" if found else f"about {spec.size_gb} GB to download"
+            )
             rows.append(ModelRow(spec.name, spec.title, spec.summary, spec.license, size, bool(found),
                                  spec.name == self.current))  # fmt: skip
         self.dialog.set_rows(rows)
@@ -115,7 +129,9 @@ class ModelsPanel(QObject):
             first = done if first is None else first
             speed = (done - first) / max(time.monotonic() - started, 1e-3)
             left = f", {(total - done) / speed / 60:.0f} min left" if speed > 0 else ""
-            self.progress.emit(done, total, f"{done / GB:.2f} of {total / GB:.2f} GB · {speed / 1e6:.1f} MB/s{left}")
+            self.progress.emit(
+                done, total, f"{done / GB:.2f} of {total / GB:.2f} GB · {speed / 1e6:.1f} MB/s{left}"
+            )
 
         try:
             work(report)

@@ -57,9 +57,15 @@ class ModelManager(QDialog):
         self.progress = QProgressBar(accessibleName="Download progress", visible=False)
         self.progress_label = QLabel(accessibleName="Download status")
         self.buttons = {
-            "download": self._button("Download", "Download the selected model (resumes if interrupted)", self._download),
-            "cancel": self._button("Cancel download", "Stop the download; it resumes next time", self.cancel_requested),
-            "import": self._button("Import folder…", "Copy a model from a folder (for offline machines)", self._import),
+            "download": self._button(
+                "Download", "Download the selected model (resumes if interrupted)", self._download
+            ),
+            "cancel": self._button(
+                "Cancel download", "Stop the download; it resumes next time", self.cancel_requested
+            ),
+            "import": self._button(
+                "Import folder…", "Copy a model from a folder (for offline machines)", self._import
+            ),
             "use": self._button("Use this model", "Answer with the selected model (Enter)", self._use),
             "remove": self._button("Remove", "Delete the selected model's files", self._remove),
         }

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
     QProgressBar,
     QPushButton,
     QSlider,
@@ -34,7 +33,9 @@ class SettingsDialog(QDialog):
     input_device_changed = Signal(str)  # the app starts a level monitor on it
     test_sound_requested = Signal(str)  # output device name
 
-    def __init__(self, values: dict, models: list[tuple[str, str]], inputs: list[str], outputs: list[str], parent=None):
+    def __init__(
+        self, values: dict, models: list[tuple[str, str]], inputs: list[str], outputs: list[str], parent=None
+    ):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setAccessibleName("Settings")
@@ -44,7 +45,9 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._sound_tab(inputs, outputs), "Sound")
         tabs.addTab(self._voice_tab(), "Voice and listening")
         tabs.addTab(self._look_tab(), "Appearance")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QFormLayout(self)
@@ -60,22 +63,38 @@ class SettingsDialog(QDialog):
         self._combo(form, "device", "Run on", DEVICES, "Where the model runs")
         self._check(form, "think", "Reason step by step (shows the reasoning with its times)")
         tokens = QSpinBox(minimum=16, maximum=8192, singleStep=64)
-        self._add(form, "max_new_tokens", "Longest answer (tokens)", tokens, "The answer stops at this length")
+        self._add(
+            form, "max_new_tokens", "Longest answer (tokens)", tokens, "The answer stops at this length"
+        )
         return page
 
     def _sound_tab(self, inputs, outputs) -> QWidget:
         form, page = self._page()
-        self._combo(form, "input_device", "Microphone", [("Default", ""), *[(d, d) for d in inputs]], "Where Heron listens")
+        self._combo(
+            form,
+            "input_device",
+            "Microphone",
+            [("Default", ""), *[(d, d) for d in inputs]],
+            "Where Heron listens",
+        )
         self.level = QProgressBar(maximum=100, textVisible=False, accessibleName="Microphone level")
         self.level.setToolTip("Live input level of the chosen microphone")
         form.addRow("Level", self.level)
         self._fields["input_device"].currentIndexChanged.connect(
             lambda: self.input_device_changed.emit(self._fields["input_device"].currentData())
         )
-        self._combo(form, "output_device", "Speaker", [("Default", ""), *[(d, d) for d in outputs]], "Where Heron speaks")
+        self._combo(
+            form,
+            "output_device",
+            "Speaker",
+            [("Default", ""), *[(d, d) for d in outputs]],
+            "Where Heron speaks",
+        )
         test = QPushButton("Play a test sound", toolTip="Play a short tone on the chosen speaker")
         test.setAccessibleName("Play a test sound")
-        test.clicked.connect(lambda: self.test_sound_requested.emit(self._fields["output_device"].currentData()))
+        test.clicked.connect(
+            lambda: self.test_sound_requested.emit(self._fields["output_device"].currentData())
+        )
         form.addRow("", test)
         return page
 
@@ -89,8 +108,12 @@ class SettingsDialog(QDialog):
         self._add(form, "vad_threshold", "Speech detection threshold", sensitivity,
                   "Higher: only clear speech starts a turn; lower: quiet speech does too")  # fmt: skip
         silence = QSpinBox(minimum=200, maximum=5000, singleStep=100, suffix=" ms")
-        self._add(form, "silence_ms", "End of turn after silence of", silence, "How long a pause ends your turn")
-        self._check(form, "echo_cancel", "Cancel echo (lets Heron hear you over its own voice, no headset needed)")
+        self._add(
+            form, "silence_ms", "End of turn after silence of", silence, "How long a pause ends your turn"
+        )
+        self._check(
+            form, "echo_cancel", "Cancel echo (lets Heron hear you over its own voice, no headset needed)"
+        )
         return page
 
     def _look_tab(self) -> QWidget:
