@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QToolButton, QVBoxLayout
 
 from engine.events import Step
 from ui.steps_list import StepsList
 from ui.timefmt import anchor_label
+
+RENDER_EVERY_MS = 33
 
 
 class TurnView(QFrame):
@@ -44,6 +46,8 @@ class TurnView(QFrame):
         self.copy = QPushButton("Copy", toolTip="Copy the answer (Ctrl+Shift+C copies the last answer)")
         self.copy.setAccessibleName("Copy answer")
         self.copy.clicked.connect(self.copy_answer)
+        self._render_soon = QTimer(self, singleShot=True, interval=RENDER_EVERY_MS)
+        self._render_soon.timeout.connect(self._render_answer)
         self._layout()
         self.steps.step_activated.connect(self.step_activated)
         self.steps.step_hovered.connect(self.step_hovered)
@@ -65,7 +69,8 @@ class TurnView(QFrame):
 
     def append_answer(self, text: str) -> None:
         self.answer_text += text
-        self._render_answer()
+        if not self._render_soon.isActive():  # tokens arrive faster than anyone reads: redraw ~30×/s
+            self._render_soon.start()
         self.status.setText("Answering…")
 
     def add_step(self, step: Step) -> None:
@@ -78,6 +83,8 @@ class TurnView(QFrame):
         self.steps.add_step(step)
 
     def finish(self, stats: dict) -> None:
+        self._render_soon.stop()
+        self._render_answer()
         finish = stats.get("finish")
         parts = {"cancelled": ["Stopped"], "length": ["Cut at the answer-length limit"]}.get(finish, [])
         if stats.get("new_tokens"):
