@@ -32,6 +32,7 @@ from engine.progress import with_progress
 from engine.prompt import followup_prompt, full_prompt
 from engine.reasoning import StepEvents
 from engine.requests import AskRequest, LoadRequest, ModelChoice, TurnSpec
+from engine.streams import relay
 
 log = logging.getLogger("heron.engine")
 
@@ -235,15 +236,7 @@ class Engine:
 def with_steps(stream, audio_s: float):
     """Pass a generation's events on, adding a ``Step`` event as each reasoning step completes."""
     steps = StepEvents(audio_s or None)
-    while True:
-        try:
-            event = next(stream)
-        except StopIteration as stop:
-            return stop.value
-        if isinstance(event, Done):
-            yield from steps.finish()
-        yield event
-        yield from steps.on_event(event)
+    return relay(stream, lambda e: [*steps.finish(), e] if isinstance(e, Done) else [e, *steps.on_event(e)])
 
 
 def _turn_key(question: str, audio_key: str | None, *answers: str | None) -> TurnKey:

@@ -20,6 +20,7 @@ from engine.longform.planner import SAMPLE_RATE, Window, plan_windows
 from engine.longform.timecode import absolute_times, clock
 from engine.progress import with_progress
 from engine.prompt import full_prompt
+from engine.streams import relay
 
 if TYPE_CHECKING:
     from engine.model.loading import LoadedModel
@@ -74,9 +75,8 @@ def _ask_window(loaded, samples, window: Window, count: int, question, options, 
     asked = WINDOW_QUESTION.format(question=question, number=window.index + 1, count=count,
                                    start=clock(window.start_s), end=clock(window.end_s))  # fmt: skip
     conversation.ask(asked, clip)
-    outcome = yield from _silently(
-        stream_answer(loaded, full_prompt(loaded, conversation), options, should_cancel)
-    )
+    stream = stream_answer(loaded, full_prompt(loaded, conversation), options, should_cancel)
+    outcome = yield from relay(stream, lambda e: [])  # its text is shown rewritten, below
     if outcome.finish == "cancelled":
         return None
     text = absolute_times(outcome.answer_text.strip(), window.start_s)
@@ -93,24 +93,8 @@ def _combine(loaded, samples, windows, question, parts, earlier, options, should
                                              parts="\n\n".join(parts), earlier=history))  # fmt: skip
     prompt = full_prompt(loaded, conversation)
     stream = stream_answer(loaded, prompt, options, should_cancel, asked_at)
-    while True:
-        try:
-            event = next(stream)
-        except StopIteration as stop:
-            return stop.value
-        if isinstance(event, Done):
-            event = Done({**event.stats, "audio_s": round(duration, 3), "windows": len(windows)})
-        yield event
-
-
-def _silently(stream: Generator[Event, None, Outcome]) -> Generator[Event, None, Outcome]:
-    """Run a window's generation, passing on nothing but its outcome (its text is shown rewritten)."""
-    while True:
-        try:
-            next(stream)
-        except StopIteration as stop:
-            return stop.value
-        yield from ()
+    extra = {"audio_s": round(duration, 3), "windows": len(windows)}
+    return (yield from relay(stream, lambda e: [Done({**e.stats, **extra})] if isinstance(e, Done) else [e]))
 
 
 def _cancelled(asked_at: float) -> Generator[Event, None, Outcome]:
