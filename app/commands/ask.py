@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from app.engine_client import EngineClient
     from engine.history import HistoryStore
 
+    _split_inputs(args)  # a missing question is reported before anything else is looked up
     with HistoryStore(paths.history_path()) as store:
         earlier = earlier_turns(store, args.continue_id) if args.continue_id is not None else ()
         request = build_request(args, earlier)

@@ -19,7 +19,7 @@ def absolute_times(text: str, offset_s: float) -> str:
     for anchor in find_anchors(text):
         start, end = anchor.start_s + offset_s, anchor.end_s + offset_s
         cited = clock(start) if start == end else f"{clock(start)}–{clock(end)}"
-        bracketed = text[anchor.char_start - 1 : anchor.char_start] == "[" and text[anchor.char_end :].startswith("]")
+        bracketed = text[: anchor.char_start].endswith("[") and text[anchor.char_end :].startswith("]")
         pieces += [text[last : anchor.char_start], cited if bracketed else f"[{cited}]"]
         last = anchor.char_end
     return "".join(pieces) + text[last:]
