@@ -47,6 +47,19 @@ class Block(NamedTuple):
     is_float: bool  # came from float samples, which may hold NaN or infinity
 
 
+def batched(frames: Iterable[av.AudioFrame], samples: int = BLOCK_FRAMES) -> Iterator[list[av.AudioFrame]]:
+    """Group frames into lists of about ``samples`` samples, to hand them between threads a block at a time."""
+    batch, count = [], 0
+    for frame in frames:
+        batch.append(frame)
+        count += frame.samples
+        if count >= samples:
+            yield batch
+            batch, count = [], 0
+    if batch:
+        yield batch
+
+
 def mono_blocks(frames: Iterable[av.AudioFrame], block_frames: int = BLOCK_FRAMES) -> Iterator[Block]:
     """Average the channels of ``frames`` into blocks of about ``block_frames`` samples."""
     stage, filled = np.empty(block_frames, np.float32), 0

@@ -2,7 +2,7 @@
 
 FFmpeg's WAV demuxer hands PCM out in 4096-frame packets, each costing a trip through Python; one
 libsndfile read fills a whole block with integer samples, converted only once, when the channels are
-summed. On a 10-minute stereo file that made the decode 2x faster than going through PyAV.
+summed. On a 30-minute stereo file the whole decode took about 1.4x less CPU than through PyAV.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Run an iterator in a worker thread, a few items ahead of the thread that consumes them.
 
-FFmpeg's decoders and soxr both release the GIL, so with this the resampler works on one block while
-the decoder produces the next one (on 2 cores: 10–25 % off the decode time, bench/ingest.py).
+FFmpeg's decoders, libsndfile and soxr all release the GIL, so with a second core free the resampler
+works on one block while the decoder produces the next (decode.py says how the work is split).
 """
 
 from __future__ import annotations
