@@ -1,0 +1,222 @@
+"""Trained adapters on disk, and on a loaded model: load, switch, unload without reloading the base.
+
+An adapter folder holds peft's files (``adapter_config.json``, ``adapter_model.safetensors``)
+and ``heron-adapter.json``: the base model it was trained on, the dataset's hash, the
+settings, the final metrics and the Heron version.
+
+``AdapterManager`` wraps a ``LoadedModel``'s model in a peft model the first time an adapter is
+loaded; the wrapping injects the adapter layers into the model object itself, so everything
+that holds ``loaded.model`` (``engine.generation.stream_answer`` included) uses the active
+adapter with no change. Unloading the last adapter removes every injected layer: the base
+model's own weights were never touched, so its outputs come back exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.trainer.errors import AdapterError
+
+METADATA_FILE = "heron-adapter.json"
+PEFT_FILES = ("adapter_config.json", "adapter_model.safetensors")
+FORMAT = 1
+# Base-model config values an adapter's shapes depend on.
+SHAPE_KEYS = (
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "intermediate_size",
+    "vocab_size",
+)
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    name: str
+    path: Path
+    metadata: dict[str, Any] = field(default_factory=dict)  # heron-adapter.json ({} for a bare peft adapter)
+
+    @property
+    def base_model(self) -> str | None:
+        return self.metadata.get("base_model", {}).get("name")
+
+
+def base_model_metadata(model, path: Path) -> dict[str, Any]:
+    text = model.config.text_config
+    return {
+        "name": Path(path).name,
+        "path": str(path),
+        "model_type": model.config.model_type,
+        "text_config": {key: getattr(text, key, None) for key in SHAPE_KEYS},
+    }
+
+
+def save_adapter(peft_model, out: Path, metadata: dict[str, Any]) -> Path:
+    """peft's files plus heron-adapter.json into ``out``; each file replaced atomically."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    record = {
+        "format": FORMAT,
+        "heron_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **metadata,
+    }
+    with tempfile.TemporaryDirectory(dir=out, prefix=".adapter-tmp-") as tmp:
+        peft_model.save_pretrained(tmp)
+        (Path(tmp) / METADATA_FILE).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+        for file in sorted(Path(tmp).iterdir()):
+            if file.is_file():
+                os.replace(file, out / file.name)
+    return out
+
+
+def read_adapter(folder: Path) -> dict[str, Any]:
+    """The metadata of an adapter folder ({} when it has peft's files but no heron-adapter.json)."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise AdapterError(f"No adapter folder at {folder}: pass the folder `heron train --out` wrote.")
+    missing = [name for name in PEFT_FILES if not (folder / name).is_file()]
+    if missing:
+        raise AdapterError(
+            f"{folder} is not a finished adapter (no {', '.join(missing)}): "
+            "pass the folder `heron train --out` wrote once training ended."
+        )
+    meta_file = folder / METADATA_FILE
+    if not meta_file.is_file():
+        return {}
+    try:
+        return json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AdapterError(
+            f"{meta_file} is damaged ({exc.__class__.__name__}): train the adapter again."
+        ) from exc
+
+
+def check_compatible(metadata: dict[str, Any], model, folder: Path) -> None:
+    """Refuse an adapter trained on a base model of another shape, before peft fails obscurely."""
+    trained = metadata.get("base_model", {}).get("text_config") or {}
+    text = model.config.text_config
+    different = [k for k, v in trained.items() if v is not None and getattr(text, k, v) != v]
+    if different:
+        key = different[0]
+        raise AdapterError(
+            f"The adapter in {folder} was trained on another base model "
+            f"({metadata['base_model'].get('name')}: {key} {trained[key]}, this model has "
+            f"{getattr(text, key)}): load the model it was trained on."
+        )
+
+
+class AdapterManager:
+    """Adapters on one ``LoadedModel``: ``load`` (and activate), ``use``, ``unload``, ``active``."""
+
+    def __init__(self, loaded):
+        self.loaded = loaded
+        self.peft = None  # the PeftModel wrapper, while at least one adapter is loaded
+        self.adapters: dict[str, AdapterInfo] = {}
+        self._active: str | None = None
+
+    @property
+    def active(self) -> str | None:
+        return self._active
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.adapters)
+
+    def load(self, folder: Path, name: str | None = None) -> str:
+        """Load the adapter in ``folder`` next to any others and make it the active one."""
+        folder = Path(folder).expanduser().resolve()
+        metadata = read_adapter(folder)
+        check_compatible(metadata, self.loaded.model, folder)
+        name = self._free_name(name or folder.name)
+        try:
+            self._inject(folder, name)
+        except (ValueError, KeyError, RuntimeError, OSError) as exc:
+            raise AdapterError(f"Cannot load the adapter in {folder}: {_first_line(exc)}") from exc
+        self.adapters[name] = AdapterInfo(name, folder, metadata)
+        self.use(name)
+        return name
+
+    def use(self, name: str | None) -> None:
+        """Make ``name`` the active adapter; None answers with the base model alone."""
+        if name is not None and name not in self.adapters:
+            raise AdapterError(
+                f"No adapter named {name!r} is loaded (loaded: {', '.join(self.adapters) or 'none'})."
+            )
+        if self.peft is not None:
+            if name is None:
+                self.peft.base_model.disable_adapter_layers()
+            else:
+                self.peft.set_adapter(name, inference_mode=True)
+                self.peft.base_model.enable_adapter_layers()
+        self._active = name
+
+    def unload(self, name: str) -> None:
+        """Remove ``name``; after the last one the model is exactly the base model again."""
+        if name not in self.adapters:
+            raise AdapterError(f"No adapter named {name!r} is loaded.")
+        del self.adapters[name]
+        with warnings.catch_warnings():  # peft announces which adapter it makes active instead
+            warnings.simplefilter("ignore", UserWarning)
+            self.peft.delete_adapter(name)
+        if not self.adapters:
+            # With no adapter left, unloading puts every wrapped module's original back (with one
+            # left, peft would keep that adapter's copies of fully trained modules).
+            self.peft.unload()
+            self.peft, self._active = None, None
+            return
+        if self._active == name:
+            self.use(None)
+        else:
+            self.use(self._active)
+
+    def unload_all(self) -> None:
+        for name in list(self.adapters):
+            self.unload(name)
+
+    def _inject(self, folder: Path, name: str) -> None:
+        from engine.model.loading import _quiet_bitsandbytes
+
+        _quiet_bitsandbytes()
+        from peft import PeftModel
+
+        with warnings.catch_warnings():  # peft asks transformers a deprecated question
+            warnings.simplefilter("ignore", FutureWarning)
+            if self.peft is None:
+                self.peft = PeftModel.from_pretrained(
+                    self.loaded.model, folder, adapter_name=name, is_trainable=False
+                )
+            else:
+                self.peft.load_adapter(folder, adapter_name=name, is_trainable=False)
+        self.loaded.model.eval()
+
+    def _free_name(self, wanted: str) -> str:
+        name, n = wanted, 2
+        while name in self.adapters:
+            name, n = f"{wanted}-{n}", n + 1
+        return name
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+def remove_adapter_files(out: Path) -> None:
+    """Delete a finished adapter's files from ``out`` (for --overwrite), leaving other files alone."""
+    for name in (*PEFT_FILES, METADATA_FILE):
+        path = Path(out) / name
+        if path.is_file():
+            path.unlink()
+    for tmp in Path(out).glob(".adapter-tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
