@@ -9,7 +9,7 @@ MODE="${1:---start}"
 TORCH_PIN="torch==2.13.0"  # install first and keep: a looser pin can pull a multi-GB build you did not ask for
 APP_PACKAGES=(python3-venv libportaudio2 libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0
   libegl1 libgl1 libfontconfig1 libdbus-1-3)
-TEST_PACKAGES=(espeak-ng sox xvfb xauth)
+TEST_PACKAGES=(espeak-ng sox xvfb xauth pulseaudio pulseaudio-utils libasound2-plugins)
 
 say() { printf '\033[1mheron install:\033[0m %s\n' "$*" >&2; }
 
@@ -66,6 +66,7 @@ case "$MODE" in
     check_python
     install_system_packages "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     install_python_packages "[test]"
+    bash packaging/sound-server.sh  # virtual microphone and speaker for the voice tests
     exec .venv/bin/python -m pytest "${@:2}"
     ;;
   *)

@@ -36,11 +36,24 @@ class InputBar(QWidget):
         self.stop = QPushButton("Stop", toolTip="Stop the answer and the speech (Esc)", enabled=False)
         self.stop.setAccessibleName("Stop")
         self.stop.clicked.connect(self.stop_requested)
+        self.set_voice_available(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.text, 1)
         for widget in (self.send, self.mic, self.hands_free, self.level, self.stop):
             layout.addWidget(widget)
+
+    def set_voice_available(
+        self, available: bool, why: str = "Voice conversation is not available yet"
+    ) -> None:
+        """The microphone controls work only once the app has a voice loop to drive."""
+        for widget, tip in (
+            (self.mic, "Hold to talk (hold F2)"),
+            (self.hands_free, "Listen all the time (Ctrl+Shift+H)"),
+        ):
+            widget.setEnabled(available)
+            widget.setToolTip(tip if available else f"{tip} — {why}")
+        self.level.setEnabled(available)
 
     def set_busy(self, busy: bool) -> None:
         self.stop.setEnabled(busy)
