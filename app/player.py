@@ -25,7 +25,8 @@ class Player(QObject):
         super().__init__(parent)
         self.device = device
         self.samples = np.zeros(0, np.float32)
-        self._frame = 0  # next sample to play; guarded by _lock (the audio thread reads it)
+        self._frame = 0  # next sample to hand to the device; guarded by _lock (the audio thread reads it)
+        self._seek_frame = 0  # where playback was last started or moved to
         self._lock = threading.Lock()
         self._stream = None
         self._clock_started: tuple[float, int] | None = None  # silent mode: (monotonic, frame)
@@ -46,7 +47,9 @@ class Player(QObject):
             if self._clock_started is not None:
                 started, frame = self._clock_started
                 return min((frame + (time.monotonic() - started) * SAMPLE_RATE) / SAMPLE_RATE, self.duration)
-            return self._frame / SAMPLE_RATE
+            # The device holds what was handed to it for its latency: the listener is that far behind.
+            latency = self._stream.latency * SAMPLE_RATE if self._stream is not None else 0
+            return max(self._seek_frame, self._frame - latency) / SAMPLE_RATE
 
     # -- control -------------------------------------------------------------------------------
     def set_samples(self, samples: np.ndarray) -> None:
@@ -57,7 +60,7 @@ class Player(QObject):
     def seek(self, seconds: float) -> None:
         frame = int(min(max(seconds, 0.0), self.duration) * SAMPLE_RATE)
         with self._lock:
-            self._frame = frame
+            self._frame = self._seek_frame = frame
             if self._clock_started is not None:
                 self._clock_started = (time.monotonic(), frame)
         self.position_changed.emit(frame / SAMPLE_RATE)
@@ -80,7 +83,7 @@ class Player(QObject):
         self._close_stream()
         with self._lock:
             self._clock_started = None
-            self._frame = frame
+            self._frame = self._seek_frame = frame
         self._timer.stop()
         self.playing_changed.emit(False)
         self.position_changed.emit(frame / SAMPLE_RATE)
