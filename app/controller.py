@@ -18,7 +18,7 @@ from app.recording_loader import RecordingLoader
 from app.settings import Settings, add_recent_file, open_settings, recent_files
 from engine.events import Done, Error, Event, Progress, Step, TextDelta, ThinkDelta
 from engine.history import HistoryError, HistoryStore
-from engine.history.recorder import TurnRecorder
+from engine.history.recorder import TurnRecorder, conversation_title
 from engine.requests import AskRequest, ModelChoice, TurnSpec
 
 QUEUED = Qt.ConnectionType.QueuedConnection
@@ -146,7 +146,9 @@ class Controller(QObject):
     def _begin_turn(self, question: str, turn: TurnSpec) -> None:
         """The question is in the history before the engine hears it."""
         if self.conversation_id is None:
-            self.conversation_id = self.store.create_conversation(_title(question), self.settings.model)
+            self.conversation_id = self.store.create_conversation(
+                conversation_title(question), self.settings.model
+            )
         recording_id = None
         if turn.audio_path:
             recording_id = self.store.add_recording(turn.audio_path, self.player.duration or None)
@@ -392,11 +394,6 @@ def apply_theme(theme: str) -> None:
 
     schemes = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}
     QGuiApplication.styleHints().setColorScheme(schemes.get(theme, Qt.ColorScheme.Unknown))
-
-
-def _title(question: str) -> str:
-    words = " ".join(question.split())
-    return words if len(words) <= 60 else words[:57].rstrip() + "…"
 
 
 def _clock(seconds: float) -> str:

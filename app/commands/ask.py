@@ -121,19 +121,16 @@ def earlier_turns(store, conversation_id: int) -> tuple[TurnSpec, ...]:
 
 def begin_turn(store, request: AskRequest, conversation_id: int | None, duration: float | None):
     """Commit the question before anything else happens, so that a crash cannot lose it."""
-    from engine.history.recorder import TurnRecorder
+    from engine.history.recorder import TurnRecorder, conversation_title
 
     last = request.turns[-1]
     if conversation_id is None:
-        conversation_id = store.create_conversation(_title(last.question), model=request.model.model)
+        conversation_id = store.create_conversation(
+            conversation_title(last.question), model=request.model.model
+        )
     recording_id = store.add_recording(last.audio_path, duration) if last.audio_path else None
     turn_id = store.begin_turn(conversation_id, last.question, recording_id)
     return TurnRecorder(store, turn_id), conversation_id
-
-
-def _title(question: str) -> str:
-    words = " ".join(question.split())
-    return words if len(words) <= 60 else words[:57].rstrip() + "…"
 
 
 def _stream(client, request: AskRequest, printer, recorder, conversation_id: int) -> int:

@@ -13,6 +13,13 @@ from engine.events import Done, Error, Event, Step, TextDelta, ThinkDelta
 from engine.history.store import HistoryStore
 
 CHECKPOINT_EVERY_S = 0.5
+TITLE_CHARS = 60
+
+
+def conversation_title(question: str) -> str:
+    """A new conversation is named after its first question, shortened."""
+    words = " ".join(question.split())
+    return words if len(words) <= TITLE_CHARS else words[: TITLE_CHARS - 3].rstrip() + "…"
 
 
 class TurnRecorder:
