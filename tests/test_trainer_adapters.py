@@ -22,6 +22,15 @@ from engine.trainer.lora import attach_lora
 QUESTION = "How many beeps are there?"
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: on a shared 2-core machine two threads contend and run several times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _make_adapter(tiny_model: Path, out: Path, seed: int) -> Path:
     """An adapter with random (non-zero) weights, saved the way the trainer saves one."""
     loaded = load_model(tiny_model, precision="fp32", device="cpu")

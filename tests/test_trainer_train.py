@@ -26,6 +26,15 @@ from engine.trainer.schedule import lr_factor
 TRAINABLE = {"train_projector": True, "modules_to_save": ["lm_head", "norm"]}
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: on a shared 2-core machine two threads contend and run several times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def beeps(tmp_path_factory) -> Path:
     """12 short beep clips (1–2 s) and their JSONL."""

@@ -236,7 +236,7 @@ class Run:
     def _snapshot(self) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(),
-            "dataset_sha256": self.s.report.sha256,
+            "dataset_sha256": self.s.data_sha256,
             "state": asdict(self.state),
             "weights": trainable_state(self.s.peft),
             "best_weights": self.best_weights,

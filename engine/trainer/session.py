@@ -8,7 +8,7 @@ events while it works and returns a ``Session``.
 
 from __future__ import annotations
 
-import logging
+import hashlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -30,8 +30,6 @@ from engine.trainer.errors import TrainingError
 from engine.trainer.features import AudioEncoder
 from engine.trainer.lora import attach_lora
 
-log = logging.getLogger("heron.trainer")
-
 RESUME_MODES = ("auto", "require", "never")
 ENCODE_GROUP = 32  # clips handed to the encoder at once
 
@@ -51,6 +49,7 @@ class Session:
     train: list[Example]
     evals: list[Example]
     checkpoint: dict[str, Any] | None  # the state to resume from
+    data_sha256: str  # the training data and any separate eval data: a resumed run must see the same
     decoded: DecodedAudio | None = None  # audio validation decoded, until it is encoded
     cache: dict[tuple, Encoded] = field(default_factory=dict)
 
@@ -73,8 +72,11 @@ def prepare(
     state = check_output(out, config, resume)
     decoded = DecodedAudio() if config.cache_audio_features else None
     report = yield from with_progress("validate", load_dataset, Path(config.data), keep=decoded)
-    train, evals = yield from _split(config, report, decoded)
-    if state is not None and state.get("dataset_sha256") != report.sha256:
+    train, evals, eval_sha = yield from _split(config, report, decoded)
+    data_sha = (
+        report.sha256 if not eval_sha else hashlib.sha256(f"{report.sha256}:{eval_sha}".encode()).hexdigest()
+    )
+    if state is not None and state.get("dataset_sha256") != data_sha:
         raise TrainingError(
             f"The dataset changed since the checkpoint in {out} was written: "
             "train on the same data to resume, or start over with --overwrite."
@@ -95,6 +97,7 @@ def prepare(
         train,
         evals,
         state,
+        data_sha,
         decoded,
     )
     if config.cache_audio_features:
@@ -130,11 +133,12 @@ def check_output(out: Path, config: TrainConfig, resume: str) -> dict[str, Any] 
 
 def _split(
     config: TrainConfig, report: DatasetReport, decoded: DecodedAudio | None
-) -> Generator[Progress, None, tuple[list, list]]:
+) -> Generator[Progress, None, tuple[list, list, str]]:
+    """(train, eval, the eval file's hash or "")."""
     if not config.eval_data:
-        return split_examples(report.examples, config.eval_fraction, config.seed)
+        return (*split_examples(report.examples, config.eval_fraction, config.seed), "")
     held = yield from with_progress("validate", load_dataset, Path(config.eval_data), keep=decoded)
-    return report.examples, held.examples
+    return report.examples, held.examples, held.sha256
 
 
 def _load(config: TrainConfig) -> Generator[Progress, None, Any]:
