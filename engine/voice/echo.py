@@ -1,0 +1,205 @@
+"""Echo cancellation: WebRTC's AEC3 through livekit's AudioProcessingModule, at 16 kHz.
+
+The canceller must hear exactly what the speaker plays: the player hands every block it
+outputs (silence included, so that the far-end stream never pauses) to ``add_reference``, with
+the moment the block reaches the speaker. ``process`` takes microphone samples with the moment
+their last sample was captured, and interleaves the two streams 10 ms at a time in the order
+they happened: before each microphone frame, every far-end frame heard up to then goes in,
+plus ``LEAD_S`` more: the reported times can be off by tens of milliseconds, and an echo that
+reached the canceller before its reference could not be cancelled at all (AEC3 looks for the
+echo up to about half a second after the reference, so arriving early costs nothing).
+AEC3 then only has to find the acoustic delay (room, sound server), not the jitter of our
+threads, which it would keep re-learning (that costs tens of dB).
+
+What the canceller leaves of the echo can still look like speech to a voice detector (it hears
+quiet speech well). So while the speaker is active, a 10 ms frame that the canceller made more
+than ``gate_db`` quieter is muted: that frame was mostly echo. A person talking over Heron is not
+cancelled, so their frames pass (down to about ``gate_db`` below the echo's level).
+
+While the far end is active AEC3 also suppresses the near end hard (by 60 dB when it has never
+heard an echo, as with a headset), so a person talking over Heron can vanish from its output.
+``near_end`` therefore comes from the raw microphone: a double-talk detector that flags a frame
+louder than the far end, times the echo coupling learned so far, could explain (Geigel's test,
+with the coupling followed over echo-only frames). The loop pauses the speaker on it; once the
+far end is silent, the canceller passes the person's voice again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+import numpy as np
+import soxr
+
+RATE = 16000
+FRAME = RATE // 100  # the processing module takes exactly 10 ms frames
+FRAME_S = FRAME / RATE
+_MAX_REFERENCE_S = 2.0  # far-end audio kept unconsumed before the oldest is dropped
+GATE_DB = 18.0
+LEAD_S = 0.12
+_FAR_ACTIVE_RMS = 10 ** (-50 / 20)  # far end louder than -50 dBFS counts as the speaker playing
+_FAR_HOLD_S = 0.4  # the echo outlasts the far end by the path delay and the room's reverb
+_ECHO_WINDOW_S = 0.5  # an echo arrives within this of its far-end frame
+_NEAR_END_MARGIN = 4.0  # 12 dB louder than the coupling explains: someone is talking
+_NEAR_END_FLOOR = 10 ** (-50 / 20)  # quieter than this is never taken for a person
+_COUPLING_START = 1.0  # the echo path's gain (mic level / far-end level) before any is measured
+_COUPLING_FOLLOW = 0.02  # per echo-only frame
+
+
+def _to_int16(samples: np.ndarray) -> np.ndarray:
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+class EchoCanceller:
+    """Removes what the speaker played from the microphone signal."""
+
+    def __init__(
+        self,
+        enabled: bool = True,
+        noise_suppression: bool = False,
+        high_pass: bool = True,
+        gate_db: float | None = GATE_DB,
+    ):
+        self.enabled = enabled
+        self.gate = None if gate_db is None else 10 ** (-gate_db / 20)
+        self._far_active_until = -1.0  # monotonic time until which the echo may still arrive
+        self._apm = None
+        if enabled:
+            from livekit import rtc
+
+            self._rtc = rtc
+            self._apm = rtc.AudioProcessingModule(
+                echo_cancellation=True, noise_suppression=noise_suppression, high_pass_filter=high_pass
+            )
+        self._lock = threading.Lock()
+        self._incoming: list[tuple[np.ndarray, int, float]] = []  # (samples, rate, heard_at)
+        self._resamplers: dict[int, soxr.ResampleStream] = {}
+        self._far = np.zeros(0, np.float32)  # 16 kHz far end not yet given to the canceller
+        self._far_end_at = 0.0  # when the last sample of ``_far`` is heard
+        self._frames: deque[tuple[np.ndarray, float]] = deque()  # far-end 10 ms frames, heard_at
+        self._near_rest = np.zeros(0, np.float32)
+        self._pending_out = np.zeros(0, np.float32)
+        self._far_levels: deque[tuple[float, float]] = deque()  # (heard_at, rms) of recent far-end frames
+        self.coupling = _COUPLING_START
+        self._near_end: list[bool] = []
+
+    def add_reference(self, samples: np.ndarray, rate: int, heard_at: float) -> None:
+        """A block the speaker plays (any rate, mono float32) and when its first sample is heard.
+
+        Cheap: called from the output stream's callback.
+        """
+        if self.enabled:
+            with self._lock:
+                self._incoming.append((samples.copy(), rate, heard_at))
+
+    def process(self, mic: np.ndarray, captured_end: float) -> np.ndarray:
+        """Clean 16 kHz microphone samples whose last one was captured at ``captured_end``.
+
+        Returns as many samples as it was given (running a few milliseconds behind).
+        """
+        if not self.enabled or len(mic) == 0:
+            return mic
+        self._take_incoming()
+        near = np.concatenate([self._near_rest, mic])
+        whole = len(near) // FRAME * FRAME
+        out = np.empty(whole, np.float32)
+        first_frame_at = captured_end - len(near) / RATE
+        for start in range(0, whole, FRAME):
+            moment = first_frame_at + (start + FRAME) / RATE
+            self._feed_far_until(moment + LEAD_S)
+            raw = near[start : start + FRAME]
+            self._near_end.append(self._double_talk(raw, moment))
+            cleaned = self._process_frame(raw)
+            if (
+                self.gate is not None
+                and moment <= self._far_active_until
+                and _rms(cleaned) < self.gate * _rms(raw)
+            ):
+                cleaned = np.zeros(FRAME, np.float32)
+            out[start : start + FRAME] = cleaned
+        self._near_rest = near[whole:]
+        return self._keep_length(out, len(mic))
+
+    def take_near_end(self) -> list[bool]:
+        """Per 10 ms frame processed since the last call: did it hold someone talking over the speaker?"""
+        flags, self._near_end = self._near_end, []
+        return flags
+
+    def _double_talk(self, raw: np.ndarray, moment: float) -> bool:
+        while self._far_levels and self._far_levels[0][0] < moment - _ECHO_WINDOW_S:
+            self._far_levels.popleft()
+        far = max((level for heard_at, level in self._far_levels if heard_at <= moment), default=0.0)
+        level = _rms(raw)
+        if far < _FAR_ACTIVE_RMS:
+            return False  # nothing playing: the turn detector decides
+        if level > _NEAR_END_FLOOR and level > _NEAR_END_MARGIN * self.coupling * far:
+            return True
+        self.coupling += _COUPLING_FOLLOW * (level / far - self.coupling)
+        return False
+
+    # -- far end ---------------------------------------------------------------------------------
+    def _take_incoming(self) -> None:
+        with self._lock:
+            incoming, self._incoming = self._incoming, []
+        for samples, rate, heard_at in incoming:
+            if rate != RATE:
+                stream = self._resamplers.get(rate)
+                if stream is None:
+                    stream = self._resamplers[rate] = soxr.ResampleStream(rate, RATE, 1, dtype="float32")
+                samples = stream.resample_chunk(samples.astype(np.float32, copy=False))
+            self._far = np.concatenate([self._far, samples])
+            self._far_end_at = heard_at + len(samples) / RATE
+        whole = len(self._far) // FRAME * FRAME
+        first_at = self._far_end_at - len(self._far) / RATE
+        for start in range(0, whole, FRAME):
+            self._frames.append((self._far[start : start + FRAME], first_at + start / RATE))
+        self._far = self._far[whole:]
+        while len(self._frames) > _MAX_REFERENCE_S / FRAME_S:
+            self._frames.popleft()
+
+    def _feed_far_until(self, moment: float) -> None:
+        """Give the canceller every far-end frame heard before ``moment``."""
+        while self._frames and self._frames[0][1] + FRAME_S <= moment:
+            samples, heard_at = self._frames.popleft()
+            level = _rms(samples)
+            self._far_levels.append((heard_at, level))
+            if level > _FAR_ACTIVE_RMS:
+                self._far_active_until = heard_at + _FAR_HOLD_S
+            frame = self._rtc.AudioFrame(bytearray(_to_int16(samples).tobytes()), RATE, 1, FRAME)
+            self._apm.process_reverse_stream(frame)
+
+    # -- near end --------------------------------------------------------------------------------
+    def _process_frame(self, samples: np.ndarray) -> np.ndarray:
+        frame = self._rtc.AudioFrame(bytearray(_to_int16(samples).tobytes()), RATE, 1, FRAME)
+        self._apm.process_stream(frame)
+        return np.frombuffer(frame.data, np.int16).astype(np.float32) / 32767.0
+
+    def _keep_length(self, out: np.ndarray, wanted: int) -> np.ndarray:
+        # Samples short of a whole frame wait for the next call, so the output runs a fixed few
+        # milliseconds behind the input and every call returns as many samples as it was given.
+        self._pending_out = np.concatenate([self._pending_out, out])
+        given, self._pending_out = self._pending_out[:wanted], self._pending_out[wanted:]
+        if len(given) < wanted:  # the very first calls: a few samples of latency, filled with silence
+            given = np.concatenate([np.zeros(wanted - len(given), np.float32), given])
+        return given
+
+
+def cancel_offline(far: np.ndarray, mic: np.ndarray, canceller: EchoCanceller | None = None) -> np.ndarray:
+    """Run the canceller over a recorded far-end/microphone pair (same clock), 10 ms at a time."""
+    canceller = canceller or EchoCanceller()
+    out = np.zeros(len(mic), np.float32)
+    for start in range(0, len(mic) - FRAME + 1, FRAME):
+        canceller.add_reference(far[start : start + FRAME], RATE, start / RATE)
+        out[start : start + FRAME] = canceller.process(mic[start : start + FRAME], (start + FRAME) / RATE)
+    return out
+
+
+def _rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+
+
+def erle_db(mic: np.ndarray, cleaned: np.ndarray) -> float:
+    """Echo return loss enhancement: how much quieter the echo became, in dB."""
+    residual = float(np.sum(cleaned.astype(np.float64) ** 2))
+    return 10.0 * np.log10(float(np.sum(mic.astype(np.float64) ** 2)) / max(residual, 1e-12))

@@ -1,0 +1,497 @@
+"""The conversation loop: listen, hear a question, answer aloud, listen again.
+
+``VoiceLoop`` owns the microphone, the echo canceller, the turn detector and the speaker, and
+talks to the engine through the same client as everything else (``EngineClient``). It runs on
+its own threads and reports everything as events: ``for event in loop.events()`` in a terminal,
+or in a worker thread that forwards them to the desktop app's widgets.
+
+The audio thread reads the microphone, removes the echo of what Heron itself plays, and feeds
+the turn detector:
+
+- a pause in the user's speech starts the answer early but *held* (nothing shown or heard); if
+  the user goes on talking it is dropped, and when the pause becomes the end of the turn it is
+  released, so the reply starts about one silence window after the user stops;
+- while Heron speaks (an answer, or ``say``), a voice on the microphone (the echo canceller's
+  double-talk flag, loud echo-free sound, or the detector's onset) pauses the speaker at once;
+  voice that goes on once the echo of what was already playing has died out is the user's: the
+  speaker stops and the answer is cancelled (barge-in), kept and marked as interrupted in the
+  turn record and in the turn's ``Done`` stats. Anything else (a blip, a leak of Heron's own
+  echo) lets the speaker resume, and a "turn" made of echo is never reported or answered.
+
+In push-to-talk mode ``start_talking``/``stop_talking`` delimit the turns instead of the detector.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.errors import DeviceError
+from engine.events import Done, Error, Event, Progress
+from engine.requests import AskRequest, LoadRequest, ModelChoice, TurnSpec
+from engine.speech.chunker import ChunkerOptions, SentenceChunker
+from engine.speech.spoken import spoken_form
+from engine.speech.tts import Voice, pause_after
+from engine.voice.answer import AnswerJob, TurnRecord, voice_timings
+from engine.voice.capture import RATE, Capture, DeviceLostError
+from engine.voice.devices import SoundDevice
+from engine.voice.echo import EchoCanceller
+from engine.voice.events import (
+    BargeIn,
+    InputLevel,
+    ListeningChanged,
+    Notice,
+    SpeechEnded,
+    SpeechStarted,
+    Utterance,
+)
+from engine.voice.playback import Player
+from engine.voice.vad import CHUNK, TurnDetector, VadEvent, VadOptions
+
+RECORDING_INTRO = "Here is a recording I want to talk about. My questions about it follow, spoken aloud."
+RECORDING_ACK = "I have listened to the recording. Ask me anything about it."
+SPOKEN_QUESTION = ""  # the question is the audio itself
+LEVEL_EVERY_S = 0.1
+PTT_PRE_ROLL_S = 0.3
+BARGE_LEVEL = 10 ** (-50 / 20)  # echo-cancelled sound this loud while Heron speaks may be the user
+BARGE_FRAMES = 2  # ... for this many 10 ms frames in a row: pause the speaker
+DOUBLE_TALK_FRAMES = 4  # or the canceller's double-talk flag for this many
+FALSE_ALARM_HOLD_S = 1.0  # after holding the speaker for nothing, the double-talk test rests this long...
+FALSE_ALARM_MAX_S = 4.0  # ... doubling with each false alarm up to this
+FALSE_ALARM_MEMORY_S = 10.0  # false alarms further apart than this start the count again
+BARGE_CONFIRM_S = 0.6  # no speech confirmed within this (and quiet): resume speaking
+ECHO_TAIL_S = (
+    0.35  # after a pause, echo of what was already on its way has died out (and the detector noticed)
+)
+
+
+@dataclass
+class ChatOptions:
+    model: ModelChoice
+    vad: VadOptions = field(default_factory=VadOptions)
+    push_to_talk: bool = False
+    echo_cancel: bool = True
+    audio_path: str | None = None  # a recording the conversation is about
+    max_new_tokens: int = 256
+    think: bool = False
+    chunker: ChunkerOptions | None = None
+    preload: bool = True  # load the model as the loop starts, not at the first question
+
+
+class VoiceLoop:
+    """A voice conversation on one microphone and one speaker; see the module docstring."""
+
+    def __init__(
+        self,
+        client,
+        voice: Voice,
+        capture: Capture,
+        player: Player,
+        options: ChatOptions,
+        detector: TurnDetector | None = None,
+        echo: EchoCanceller | None = None,
+    ):
+        self.client = client
+        self.voice = voice
+        self.capture = capture
+        self.player = player
+        self.options = options
+        self.echo = echo or EchoCanceller(enabled=options.echo_cancel)
+        self.detector = None if options.push_to_talk else (detector or TurnDetector(options.vad))
+        if self.detector is not None:
+            # The turn ends one output latency (and a block, and a thread wake-up) early, so that
+            # the reply is *heard* when the silence window is over.
+            self.detector.end_early_s = getattr(player, "requested_latency", 0.0) + 0.03
+        self.player.on_played = self.echo.add_reference
+        self.player.on_segment = self._on_segment
+        self.turns: list[TurnRecord] = []
+        self._events: queue.Queue = queue.Queue()
+        self._engine_lock = threading.Lock()
+        self._job: AnswerJob | None = None
+        self._job_lock = threading.RLock()
+        self._closing = threading.Event()
+        self._stopped = threading.Event()
+        self._listener: threading.Thread | None = None
+        self._fed_s = 0.0  # 16 kHz stream time fed to the detector
+        # While paused for a possible barge-in: (onset stream time, when paused, stream time when paused).
+        self._barge: tuple[float, float, float] | None = None
+        self._loud_frames = 0  # consecutive loud 10 ms frames while Heron speaks
+        self._talk_frames = 0  # consecutive frames the canceller took for double talk
+        self._watch_again_at = 0.0  # the double-talk test rests until then (after false alarms)
+        self._false_alarms = 0
+        self._last_false_alarm = -FALSE_ALARM_MEMORY_S
+        self._confirmed = False  # the detector's current turn was reported (SpeechStarted)
+        self._recent: deque[np.ndarray] = deque()
+        self._ptt: list[np.ndarray] | None = None
+        self._level_at = 0.0
+        self.ready = threading.Event()  # set once the model is loaded (or failed to load)
+
+    @classmethod
+    def open(
+        cls, client, voice: Voice, input_device: SoundDevice, output_device: SoundDevice, options: ChatOptions
+    ) -> VoiceLoop:
+        """The usual wiring: real devices by ``SoundDevice``, a fresh detector and canceller."""
+        return cls(client, voice, Capture(input_device), Player(output_device), options)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the devices and start listening (returns at once; read ``events``)."""
+        self.player.start()
+        try:
+            self.capture.start()
+        except DeviceError:
+            self.player.close()
+            raise
+        if self.options.preload:
+            threading.Thread(target=self._preload, name="heron-preload", daemon=True).start()
+        else:
+            self.ready.set()
+        self._listener = threading.Thread(target=self._listen, name="heron-listen", daemon=True)
+        self._listener.start()
+        self._emit(ListeningChanged(True, "push_to_talk" if self.options.push_to_talk else "auto"))
+
+    def close(self) -> None:
+        """Stop listening and speaking; ``events`` ends once the last ones are read."""
+        self._closing.set()
+        if self._listener is not None and self._listener is not threading.current_thread():
+            self._listener.join(2.0)
+        job = self._job
+        if job is not None and job.active:
+            job.cancel()
+            job.finished.wait(2.0)
+        self.player.close()
+        self.capture.close()
+        if not self._stopped.is_set():
+            self._emit(ListeningChanged(False))
+            self._stopped.set()
+
+    def __enter__(self) -> VoiceLoop:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def events(self, poll_s: float = 0.1) -> Iterator[Event]:
+        """Everything that happens, in order, until the loop stops."""
+        while True:
+            try:
+                yield self._events.get(timeout=poll_s)
+            except queue.Empty:
+                if self._stopped.is_set() and self._events.empty():
+                    return
+
+    def _emit(self, event: Event) -> None:
+        self._events.put(event)
+
+    def _preload(self) -> None:
+        """Load the model, then answer one silent question so the first real one is not slower."""
+        try:
+            with self._engine_lock:
+                failed = False
+                for event in self.client.load(LoadRequest(self.options.model)):
+                    if isinstance(event, (Progress, Error)):
+                        self._emit(event)
+                    failed = failed or isinstance(event, Error)
+                if not failed:
+                    warm_up = TurnSpec(SPOKEN_QUESTION, audio=np.zeros(RATE, np.float32))
+                    for _ in self.client.ask(AskRequest((warm_up,), self.options.model, max_new_tokens=2)):
+                        pass
+        finally:
+            self.ready.set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the model is loaded and the microphone delivers sound."""
+        return self.ready.wait(timeout) and self.capture.wait_ready(timeout or 0.0)
+
+    # -- what the app can do -------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        """Speak ``text`` now, outside any turn (a greeting, a notice); returns at once."""
+
+        def speak() -> None:
+            chunker = SentenceChunker()
+            for piece in chunker.feed(text) + chunker.flush():
+                spoken = spoken_form(piece)
+                if spoken:
+                    audio = self.voice.synthesize(spoken)
+                    gap = np.zeros(round(pause_after(piece) * self.voice.sample_rate), np.float32)
+                    self.player.play(np.concatenate([audio, gap]), self.voice.sample_rate)
+
+        threading.Thread(target=speak, name="heron-say", daemon=True).start()
+
+    def interrupt(self) -> None:
+        """Stop the answer being spoken, as a barge-in would (e.g. a stop button)."""
+        with self._job_lock:
+            job = self._job
+            if job is not None and job.active and not job.held:
+                job.cancel(interrupted=True)
+        self.player.stop()
+
+    def start_talking(self) -> None:
+        """Push-to-talk pressed: interrupt Heron if it is speaking and start recording."""
+        if self._ptt is not None:
+            return
+        self.interrupt()
+        self._ptt = list(self._recent)
+        self._emit(SpeechStarted(self._fed_s))
+
+    def stop_talking(self) -> None:
+        """Push-to-talk released: the recording is the question."""
+        recorded, self._ptt = self._ptt, None
+        if recorded is None:
+            return
+        audio = np.concatenate(recorded) if recorded else np.zeros(0, np.float32)
+        self._emit(SpeechEnded(self._fed_s, len(audio) / RATE))
+        self._emit(Utterance(len(audio) / RATE, samples=audio))
+        if len(audio) >= RATE // 10:
+            self._start_job(audio, held=False, speech_end=time.monotonic())
+        else:
+            self._emit(Notice("That was too short to be a question: hold the key while you speak."))
+
+    # -- the audio thread ----------------------------------------------------------------------
+    def _listen(self) -> None:
+        while not self._closing.is_set():
+            try:
+                samples = self.capture.read(0.05)
+            except DeviceLostError as exc:
+                self._device_lost(exc)
+                return
+            if len(samples) == 0:
+                continue
+            clean = self.echo.process(samples, self.capture.time_of(self.capture.samples_read / RATE))
+            self._fed_s += len(clean) / RATE
+            self._report_level(clean)
+            if self.detector is None:
+                self._keep_recent(clean)
+                continue
+            self._watch_for_voice(clean)
+            for event in self.detector.feed(clean):
+                self._on_vad(event)
+            self._settle_barge()
+
+    def _keep_recent(self, samples: np.ndarray) -> None:
+        if self._ptt is not None:
+            self._ptt.append(samples)
+        self._recent.append(samples)
+        while sum(len(s) for s in self._recent) > PTT_PRE_ROLL_S * RATE:
+            self._recent.popleft()
+
+    def _report_level(self, samples: np.ndarray) -> None:
+        now = time.monotonic()
+        if now - self._level_at >= LEVEL_EVERY_S:
+            self._level_at = now
+            rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+            self._emit(InputLevel(round(20 * np.log10(max(rms, 1e-6)), 1)))
+
+    def _wall_of(self, stream_s: float) -> float:
+        """The monotonic time at which stream position ``stream_s`` was captured."""
+        return self.capture.time_of(stream_s)
+
+    def _on_vad(self, event: VadEvent) -> None:
+        handler = {
+            "onset": self._on_onset,
+            "blip": self._on_blip,
+            "started": self._on_started,
+            "pause": self._on_pause,
+            "resumed": self._on_resumed,
+            "ended": self._on_ended,
+        }[event.kind]
+        handler(event)
+
+    def _answering(self) -> AnswerJob | None:
+        """The released answer still being generated or spoken, if any."""
+        job = self._job
+        if job is not None and job.active and not job.held and not job.cancelled:
+            return job
+        return None
+
+    def _speaking(self) -> bool:
+        """Heron is answering or saying something: what the microphone hears may be its echo."""
+        return self._answering() is not None or self.player.busy
+
+    def _watch_for_voice(self, clean: np.ndarray) -> None:
+        """Pause the speaker the moment someone seems to talk over Heron.
+
+        With echo cancellation that is the canceller's double-talk flag (the canceller itself
+        mutes a person talking over the far end); without, a loud microphone. The detector needs
+        a few chunks to be sure and hears speech over Heron's voice badly: pausing first gets the
+        speaker silent in tens of milliseconds and gives the detector the voice without the echo.
+        Unconfirmed, the speaker resumes.
+        """
+        near_end = self.echo.take_near_end() if self.echo.enabled else []
+        if time.monotonic() < self._watch_again_at:
+            near_end = []  # the double-talk test rests after false alarms (see ``_false_alarm``)
+        if self._barge is not None or not self._speaking() or self.player.paused:
+            self._loud_frames = self._talk_frames = 0
+            return
+        whole = len(clean) // 160 * 160
+        levels = np.sqrt(np.mean(np.square(clean[:whole].reshape(-1, 160), dtype=np.float64), axis=1))
+        for index, level in enumerate(levels):
+            self._loud_frames = self._loud_frames + 1 if level >= BARGE_LEVEL else 0
+            talking = index < len(near_end) and near_end[index]
+            self._talk_frames = self._talk_frames + 1 if talking else 0
+            if self._loud_frames >= BARGE_FRAMES or self._talk_frames >= DOUBLE_TALK_FRAMES:
+                onset_s = self._fed_s - (len(levels) - index) * 160 / RATE
+                self._pause_for(onset_s)
+                return
+
+    def _pause_for(self, onset_s: float) -> None:
+        self.player.pause()
+        self._barge = (onset_s, time.monotonic(), self._fed_s)
+        self._loud_frames = 0
+
+    def _settle_barge(self) -> None:
+        """While paused for the user: confirm the barge-in, or resume when it was nothing.
+
+        Voice that goes on after the echo of what Heron had already played has died out is the
+        user's (a leak of echo stops with the speaker); a turn with none of it, gone quiet, was not.
+        """
+        if self._barge is None:
+            return
+        onset_s, paused_at, paused_s = self._barge
+        detector = self.detector
+        if detector.state == "speaking" and detector.voice_end_s >= paused_s + ECHO_TAIL_S:
+            self._barge = None
+            job = self._answering()
+            if job is not None:
+                job.cancel(interrupted=True)
+            self.player.stop()
+            stop_ms = (paused_at - self._wall_of(onset_s) + self.player.latency_s) * 1000
+            self._emit(BargeIn(round(onset_s, 3), round(stop_ms, 1)))
+            self._confirm_turn(onset_s)
+        elif (
+            time.monotonic() - paused_at > BARGE_CONFIRM_S
+            and detector.state != "speaking"
+            and (detector.state == "idle" or detector.voice_end_s < self._fed_s - ECHO_TAIL_S)
+        ):
+            self._barge = None
+            self.player.resume()
+            self._false_alarm()
+
+    def _false_alarm(self) -> None:
+        """The speaker was held for nothing: rest the double-talk test a while, longer each time.
+
+        After a stretch of double talk (a barge-in) the test can keep taking Heron's own echo for
+        a voice, holding the speaker again and again (a stutter); the echo-free level and the
+        detector's onset still watch meanwhile.
+        """
+        now = time.monotonic()
+        self._false_alarms = (
+            self._false_alarms + 1 if now - self._last_false_alarm < FALSE_ALARM_MEMORY_S else 1
+        )
+        self._last_false_alarm = now
+        self._watch_again_at = now + min(
+            FALSE_ALARM_HOLD_S * 2 ** (self._false_alarms - 1), FALSE_ALARM_MAX_S
+        )
+
+    def _confirm_turn(self, at_s: float) -> None:
+        self._confirmed = True
+        self._emit(SpeechStarted(round(at_s, 3)))
+
+    def _on_onset(self, event: VadEvent) -> None:
+        if self._speaking() and self._barge is None:
+            self._pause_for(event.at_s - CHUNK / RATE)  # silence first; decide whether it was speech after
+
+    def _on_blip(self, event: VadEvent) -> None:
+        pass  # while paused for the user, ``_settle_barge`` decides when to resume
+
+    def _on_started(self, event: VadEvent) -> None:
+        if self._barge is None:
+            self._confirm_turn(event.at_s)
+        # else: Heron was speaking; ``_settle_barge`` confirms the turn once it is surely not echo
+
+    def _on_pause(self, event: VadEvent) -> None:
+        if not self._confirmed:
+            return
+        with self._job_lock:
+            if self._job is None or not self._job.active or self._job.cancelled:
+                self._start_job(event.audio, held=True, speech_end=self._wall_of(event.last_voice_s))
+
+    def _on_resumed(self, event: VadEvent) -> None:
+        with self._job_lock:
+            if self._job is not None and self._job.held:
+                self._job.discard()
+                self._job = None
+
+    def _on_ended(self, event: VadEvent) -> None:
+        confirmed, self._confirmed = self._confirmed, False
+        if not confirmed:
+            return  # a turn made of Heron's own echo: it never started, so it does not end
+        self._emit(SpeechEnded(round(event.at_s, 3), round(event.speech_s, 3)))
+        self._emit(Utterance(round(len(event.audio) / RATE, 3), samples=event.audio))
+        with self._job_lock:
+            job = self._job
+            if job is not None and job.held:
+                job.release()
+            else:
+                self._start_job(event.audio, held=False, speech_end=self._wall_of(event.last_voice_s))
+
+    def _device_lost(self, exc: DeviceLostError) -> None:
+        audio = None
+        if self._ptt is not None:
+            audio = np.concatenate(self._ptt) if self._ptt else None
+            self._ptt = None
+        elif self.detector is not None:
+            ended = self.detector.end_now()
+            audio = ended.audio if ended is not None else None
+        if audio is not None and len(audio):
+            self.turns.append(TurnRecord(audio=audio, error=exc.message))
+            self._emit(Utterance(round(len(audio) / RATE, 3), cut_short=True, samples=audio))
+        with self._job_lock:
+            if self._job is not None and self._job.active:
+                self._job.cancel()
+        self._emit(Error(exc.kind, exc.message))
+        self._closing.set()
+        self.player.stop()
+        self._emit(ListeningChanged(False))
+        self._stopped.set()
+
+    # -- answers -------------------------------------------------------------------------------
+    def _history(self) -> list[TurnSpec]:
+        turns = []
+        if self.options.audio_path:
+            turns.append(TurnSpec(RECORDING_INTRO, audio_path=self.options.audio_path, answer=RECORDING_ACK))
+        for record in self.turns:
+            if record.audio is not None and record.error is None and record.answer:
+                turns.append(TurnSpec(SPOKEN_QUESTION, audio=record.audio, answer=record.answer))
+        return turns
+
+    def _start_job(self, audio: np.ndarray, held: bool, speech_end: float) -> None:
+        request = AskRequest(
+            turns=(*self._history(), TurnSpec(SPOKEN_QUESTION, audio=audio)),
+            model=self.options.model,
+            max_new_tokens=self.options.max_new_tokens,
+            think=self.options.think,
+        )
+        job = AnswerJob(
+            self.client,
+            request,
+            self.voice,
+            self.player,
+            self._emit,
+            self._engine_lock,
+            on_finished=self._job_finished,
+            held=held,
+            chunker=self.options.chunker,
+        )
+        job.speech_end = speech_end
+        with self._job_lock:
+            self._job = job
+        job.start()
+
+    def _on_segment(self, tag: object, heard_at: float) -> None:
+        if isinstance(tag, tuple) and isinstance(tag[0], AnswerJob):
+            tag[0].on_segment(tag[1], heard_at)
+
+    def _job_finished(self, job: AnswerJob) -> None:
+        stats = dict(job.record.stats)
+        stats.update(voice_timings(job.times, job.speech_end))
+        job.record.stats = stats
+        self.turns.append(job.record)
+        self._emit(Done(stats))
