@@ -32,6 +32,7 @@ class EngineClient:
         self._ids = itertools.count(1)
         self._current: int | None = None
         self._cancel_requested = threading.Event()
+        self._crashed_last = False  # the last engine died: the next start is a restart
         self.restarts = 0  # fresh engines started after a crash
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -45,7 +46,6 @@ class EngineClient:
     def start(self) -> None:
         if self.is_running():
             return
-        crashed_before = self._process is not None
         self._discard()
         parent, child = self._context.Pipe()
         from engine.service import serve
@@ -56,7 +56,8 @@ class EngineClient:
         self._process.start()
         child.close()
         self._conn = parent
-        self.restarts += crashed_before
+        self.restarts += self._crashed_last
+        self._crashed_last = False
 
     def close(self, timeout: float = 5.0) -> None:
         if self.is_running():
@@ -128,19 +129,12 @@ class EngineClient:
         self._process.join(1.0)
         code = self._process.exitcode
         self._discard()
-        self._process = _Dead()  # so the next start counts as a restart
+        self._crashed_last = True
         return Error(
             "engine_crashed",
             f"The model engine stopped unexpectedly ({_describe_exit(code)}). "
             "The answer was cut short; ask again and a fresh engine starts.",
         )
-
-
-class _Dead:
-    pid = None
-
-    def is_alive(self) -> bool:
-        return False
 
 
 def _describe_exit(code: int | None) -> str:

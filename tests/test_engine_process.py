@@ -38,11 +38,15 @@ def answered(events) -> str:
     return "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
+def answering(client: EngineClient, request: AskRequest):
+    """The request's event stream, once the first piece of the answer has arrived."""
+    stream = client.ask(request)
+    next(event for event in stream if isinstance(event, TextDelta))
+    return stream
+
+
 def test_kill_mid_answer_reports_an_error_and_the_next_question_is_answered(client, tiny_model, tone_file):
-    stream = client.ask(ask(tiny_model, tone_file, tokens=20000))
-    for event in stream:
-        if isinstance(event, TextDelta):
-            break
+    stream = answering(client, ask(tiny_model, tone_file, tokens=20000))
     killed_pid = client.pid
     os.kill(killed_pid, signal.SIGKILL)
     rest = list(stream)
@@ -57,10 +61,7 @@ def test_kill_mid_answer_reports_an_error_and_the_next_question_is_answered(clie
 
 
 def test_cancel_ends_the_stream_and_the_engine_carries_on(client, tiny_model, tone_file):
-    stream = client.ask(ask(tiny_model, tone_file, tokens=20000))
-    for event in stream:
-        if isinstance(event, TextDelta):
-            break
+    stream = answering(client, ask(tiny_model, tone_file, tokens=20000))
     pid = client.pid
     client.cancel()
     asked = time.monotonic()

@@ -7,10 +7,11 @@ import pytest
 
 from engine.events import Done, Progress, Step, ThinkDelta
 from engine.longform import planner
-from engine.longform.timecode import absolute_times, clock
+from engine.longform.timecode import absolute_times
 from engine.reasoning import StepEvents
 from engine.requests import AskRequest, ModelChoice, TurnSpec
 from engine.service import Engine, handle
+from engine.timefmt import clock
 from tests import media
 
 RATE = 16000
@@ -89,7 +90,9 @@ def test_a_long_recording_is_answered_window_by_window(tiny_model, tmp_path, mon
     sentence = media.speech("One sentence about the weather, and then a pause.")
     samples = np.concatenate([sentence, np.zeros(RATE, np.float32)] * 20)
     path = media.write_wav(tmp_path / "long.wav", samples, RATE)
-    request = AskRequest((TurnSpec("What is said?", str(path)),), ModelChoice(str(tiny_model), "/x", "fp32", "cpu"), 8)
+    request = AskRequest(
+        (TurnSpec("What is said?", str(path)),), ModelChoice(str(tiny_model), "/x", "fp32", "cpu"), 8
+    )
     events = list(handle(Engine(), "ask", request, lambda: False))
     done = events[-1]
     assert isinstance(done, Done), events[-3:]
@@ -106,7 +109,9 @@ def test_cancel_during_the_windows(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setattr(planner, "MAX_WINDOW_S", 30.0)
     samples = np.concatenate([media.speech("Talking for a while."), np.zeros(RATE, np.float32)] * 30)
     path = media.write_wav(tmp_path / "long.wav", samples, RATE)
-    request = AskRequest((TurnSpec("What?", str(path)),), ModelChoice(str(tiny_model), "/x", "fp32", "cpu"), 8)
+    request = AskRequest(
+        (TurnSpec("What?", str(path)),), ModelChoice(str(tiny_model), "/x", "fp32", "cpu"), 8
+    )
     seen = []
 
     def cancel_after_first_part() -> bool:

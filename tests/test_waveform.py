@@ -13,9 +13,10 @@ from PySide6.QtWidgets import QApplication
 
 from engine.events import Step
 from engine.peaks import PeaksPyramid
+from engine.timefmt import clock
 from ui.waveform import WaveformView
 from ui.waveform.colors import Colors
-from ui.waveform.ruler import choose_ticks, format_time, tick_times
+from ui.waveform.ruler import choose_ticks, tick_times
 from ui.waveform.view import Viewport
 
 RATE = 16000
@@ -365,14 +366,6 @@ def test_marks_follow_zoom(view):
 # ----- pure helpers -------------------------------------------------------------------------------
 
 
-def test_time_labels():
-    assert format_time(0) == "0:00"
-    assert format_time(83.4) == "1:23"
-    assert format_time(3723) == "1:02:03"
-    assert format_time(65.25, decimals=2) == "1:05.25"
-    assert format_time(5, hours=True) == "0:00:05"
-
-
 @pytest.mark.parametrize("span", [3 * 3600, 600, 60, 5, 0.5, 0.03])
 def test_ticks_suit_every_zoom(span):
     px_per_second, label_px = 1920 / span, 80
@@ -380,7 +373,7 @@ def test_ticks_suit_every_zoom(span):
     assert ticks.major * px_per_second >= label_px  # labels never collide
     assert ticks.major * px_per_second < 6 * label_px  # …and are not sparse
     assert ticks.minor <= ticks.major
-    labels = [format_time(t, ticks.decimals, ticks.hours) for t in tick_times(100, 100 + span, ticks.major)]
+    labels = [clock(t, ticks.decimals, ticks.hours) for t in tick_times(100, 100 + span, ticks.major)]
     assert len(set(labels)) == len(labels)  # every label distinct: enough decimals
 
 

@@ -1,13 +1,8 @@
-"""Times as people read them in the window."""
+"""Cited times as the window labels them."""
 
 from __future__ import annotations
 
-
-def clock(seconds: float) -> str:
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+from engine.timefmt import clock
 
 
 def anchor_label(start_s: float | None, end_s: float | None) -> str:

@@ -17,10 +17,11 @@ from engine.conversation import Conversation
 from engine.events import Done, Event, Progress, ThinkDelta
 from engine.generation import GenerationOptions, Outcome, stream_answer
 from engine.longform.planner import SAMPLE_RATE, Window, plan_windows
-from engine.longform.timecode import absolute_times, clock
+from engine.longform.timecode import absolute_times
 from engine.progress import with_progress
 from engine.prompt import full_prompt
 from engine.streams import relay
+from engine.timefmt import clock
 
 if TYPE_CHECKING:
     from engine.model.loading import LoadedModel

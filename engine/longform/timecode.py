@@ -1,16 +1,9 @@
-"""Times as people read them, and rewriting a window's times into the whole recording's."""
+"""Rewriting a window's times into the whole recording's."""
 
 from __future__ import annotations
 
 from engine.reasoning import find_anchors
-
-
-def clock(seconds: float) -> str:
-    """``[h:]mm:ss`` — hours only when the recording has them."""
-    whole = int(round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+from engine.timefmt import clock
 
 
 def absolute_times(text: str, offset_s: float) -> str:

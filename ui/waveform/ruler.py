@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QLineF, QPointF, QRectF
 from PySide6.QtGui import QColor, QPainter
 
+from engine.timefmt import clock
 from ui.waveform.labels import Labels
 from ui.waveform.view import Viewport
 
@@ -26,17 +27,6 @@ class Ticks:
     minor: float  # seconds between small ticks (== major when none fit)
     decimals: int  # digits after the seconds in labels
     hours: bool  # labels carry an hour field
-
-
-def format_time(seconds: float, decimals: int = 0, hours: bool = False) -> str:
-    """``1:02:03``, ``2:03``, ``2:03.25``: hours shown when asked for or needed."""
-    seconds = max(seconds, 0.0)
-    scaled = round(seconds * 10**decimals)
-    whole, fraction = divmod(scaled, 10**decimals)
-    h, rest = divmod(whole, 3600)
-    m, s = divmod(rest, 60)
-    text = f"{h}:{m:02d}:{s:02d}" if hours or h else f"{m}:{s:02d}"
-    return f"{text}.{fraction:0{decimals}d}" if decimals else text
 
 
 def choose_ticks(px_per_second: float, label_px: float, duration: float) -> Ticks:
@@ -91,5 +81,5 @@ class Ruler:
         painter.drawLines([QLineF(x, top + 2, x, bottom) for x in major_xs])
         text_top = top + (rect.height() - 4 - self.labels.height) / 2
         for t, x in zip(majors, major_xs, strict=True):
-            label = self.labels.text(format_time(t, ticks.decimals, hours))
+            label = self.labels.text(clock(t, ticks.decimals, hours))
             painter.drawStaticText(QPointF(x + 3, text_top), label)

@@ -27,11 +27,12 @@ from PySide6.QtWidgets import QApplication, QPinchGesture, QSizePolicy, QToolTip
 
 from engine.events import Step
 from engine.peaks import PeaksPyramid
+from engine.timefmt import clock
 from ui.waveform.colors import Colors
 from ui.waveform.labels import Labels
 from ui.waveform.markers import Mark, is_line_hit, layout_marks, mark_at
 from ui.waveform.painter import draw_marks, draw_wave, region_shades
-from ui.waveform.ruler import Ruler, format_time
+from ui.waveform.ruler import Ruler
 from ui.waveform.view import Viewport
 
 SKIP_S = 5.0  # ←/→
@@ -213,9 +214,9 @@ class WaveformView(QWidget):
         else:
             hours = self.duration >= 3600
             text = (
-                f"Recording of {format_time(self.duration, hours=hours)}; showing "
-                f"{format_time(self._view.start, hours=hours)} to {format_time(self._view.end, hours=hours)} "
-                f"(zoom {self._view.zoom:.3g}×); playhead at {format_time(self._playhead, hours=hours)}."
+                f"Recording of {clock(self.duration, hours=hours)}; showing "
+                f"{clock(self._view.start, hours=hours)} to {clock(self._view.end, hours=hours)} "
+                f"(zoom {self._view.zoom:.3g}×); playhead at {clock(self._playhead, hours=hours)}."
             )
         if text != self._described:
             self._described = text
