@@ -14,7 +14,9 @@ def _check_display() -> None:
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
     ):
-        raise DeviceError("No display found: start Heron from a desktop session, or use `heron ask` in a terminal.")
+        raise DeviceError(
+            "No display found: start Heron from a desktop session, or use `heron ask` in a terminal."
+        )
 
 
 def build_window():

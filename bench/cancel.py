@@ -52,8 +52,16 @@ def main() -> None:
     print(f"{'run':>4} {'stop ms':>8}  finish")
     for i, (ms, finish) in enumerate(results):
         print(f"{i:>4} {ms:>8.1f}  {finish}")
-    print(json.dumps({"bench": "cancel", "stop_ms_median": round(statistics.median(times), 1),
-                      "stop_ms_max": round(max(times), 1), "runs": RUNS}))
+    print(
+        json.dumps(
+            {
+                "bench": "cancel",
+                "stop_ms_median": round(statistics.median(times), 1),
+                "stop_ms_max": round(max(times), 1),
+                "runs": RUNS,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -79,8 +79,16 @@ def main() -> None:
     for name, ttft, stats in rows:
         print(f"{name:<16} {ttft:>8.3f} {stats['prompt_tokens']:>11} {stats['reused_tokens']:>11}")
     followup = sorted(r[1] for r in rows[1:])[len(rows[1:]) // 2]
-    print(json.dumps({"bench": "followup", "first_ttft_s": round(first, 3), "followup_ttft_s": round(followup, 3),
-                      "speedup": round(first / followup, 1)}))
+    print(
+        json.dumps(
+            {
+                "bench": "followup",
+                "first_ttft_s": round(first, 3),
+                "followup_ttft_s": round(followup, 3),
+                "speedup": round(first / followup, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -56,7 +56,9 @@ def main() -> None:
         from tests import media
 
         model = build_tiny_model(Path(tmp) / "tiny")
-        recording = media.write_wav(Path(tmp) / "talk.wav", media.speech("A short question about the weather."), 16000)
+        recording = media.write_wav(
+            Path(tmp) / "talk.wav", media.speech("A short question about the weather."), 16000
+        )
         app = QApplication.instance() or QApplication([])
         window, controller = build_window()
         controller.settings.model, controller.settings.max_new_tokens = str(model), 200
@@ -64,11 +66,25 @@ def main() -> None:
         phases = []
         meter = StallMeter()
         controller.open_recording(str(recording))
-        phases.append(("open recording", run_until(app, lambda: controller.recording is not None, 30), len(meter.gaps)))
+        phases.append(
+            ("open recording", run_until(app, lambda: controller.recording is not None, 30), len(meter.gaps))
+        )
         controller.bridge.load(LoadRequest(ModelChoice(str(model), tmp, "fp32", "cpu")))
-        phases.append(("engine start + model load", run_until(app, lambda: not controller.bridge.busy, 60), len(meter.gaps)))
+        phases.append(
+            (
+                "engine start + model load",
+                run_until(app, lambda: not controller.bridge.busy, 60),
+                len(meter.gaps),
+            )
+        )
         controller.ask("What is said?")
-        phases.append(("streamed answer", run_until(app, lambda: controller.turn_view is None and not controller.bridge.busy, 60), len(meter.gaps)))
+        phases.append(
+            (
+                "streamed answer",
+                run_until(app, lambda: controller.turn_view is None and not controller.bridge.busy, 60),
+                len(meter.gaps),
+            )
+        )
         controller.shutdown()
     start = 0
     print(f"{'phase':<28} {'seconds':>8} {'max stall ms':>13} {'median ms':>10}")

@@ -9,7 +9,9 @@ import sys
 from dataclasses import dataclass
 
 # As root, mode-000 files stay readable; dropping these capabilities makes root an ordinary reader.
-WITHOUT_ROOT_READ = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+WITHOUT_ROOT_READ = (
+    ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+)
 
 
 @dataclass

@@ -45,14 +45,19 @@ def main(out: Path, model: Path) -> None:
     window.resize(1280, 800)
     window.show()
     shoot(app, window, out / "empty.png")
-    recording = media.write_wav(out / "meeting.wav", media.speech("Welcome everyone. The budget is approved. Next item."), 16000)
+    recording = media.write_wav(
+        out / "meeting.wav", media.speech("Welcome everyone. The budget is approved. Next item."), 16000
+    )
     controller.open_recording(str(recording))
     wait_for(app, lambda: controller.recording is not None)
     shoot(app, window, out / "recording.png")
     controller.ask("What was decided?")
     wait_for(app, lambda: controller.turn_view is None and not controller.bridge.busy)
     view = window.chat.current
-    for step in (Step(100, 0.2, 0.2, "Greeting at [00:00]."), Step(101, 1.2, 2.4, "The budget is approved, 00:01–00:02.")):
+    for step in (
+        Step(100, 0.2, 0.2, "Greeting at [00:00]."),
+        Step(101, 1.2, 2.4, "The budget is approved, 00:01–00:02."),
+    ):
         view.add_step(step)  # the tiny model cites no times: show what a real chain looks like
     controller._show_steps_of(view)
     shoot(app, window, out / "answer.png")

@@ -68,7 +68,9 @@ def store_conversation(tones: Path) -> int:
         recording = store.add_recording(tones, 6.0)
         turn = store.begin_turn(conversation, "What do you hear?", recording)
         reasoning = " ".join(s.text for s in STEPS)
-        store.finish_turn(turn, ANSWER, reasoning, [*STEPS, ANSWER_STEP], {"finish": "stop", "new_tokens": 20})
+        store.finish_turn(
+            turn, ANSWER, reasoning, [*STEPS, ANSWER_STEP], {"finish": "stop", "new_tokens": 20}
+        )
     return conversation
 
 
@@ -142,7 +144,9 @@ def test_settings_and_layout_persist_across_restarts(qtbot, tiny_model):
     again, controller2 = build_window()
     qtbot.addWidget(again)
     again.show()
-    assert controller2.settings == Settings(model=str(tiny_model), think=True, silence_ms=900, precision="int8")
+    assert controller2.settings == Settings(
+        model=str(tiny_model), think=True, silence_ms=900, precision="int8"
+    )
     qtbot.wait(50)
     assert again.size().width() == 760 and again.main_splitter.sizes() == expected
     controller2.shutdown()
@@ -153,7 +157,13 @@ def test_keyboard_paths(app, qtbot, tones):
     window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert window.input.text.hasFocus()
-    for widget in (window.input.text, window.input.send, window.input.mic, window.input.stop, window.waveform):
+    for widget in (
+        window.input.text,
+        window.input.send,
+        window.input.mic,
+        window.input.stop,
+        window.waveform,
+    ):
         assert widget.accessibleName() and widget.toolTip()
 
 
@@ -219,13 +229,19 @@ def test_settings_dialog_round_trips_and_persists(app, qtbot):
     dialog = controller.open_settings()
     values = dialog.values()
     assert values["model"] == controller.settings.model and values["silence_ms"] == 600
-    values.update(precision="int8", think=True, silence_ms=1200, speaking_rate=1.3, theme="dark", vad_threshold=0.6)
+    values.update(
+        precision="int8", think=True, silence_ms=1200, speaking_rate=1.3, theme="dark", vad_threshold=0.6
+    )
     dialog.set_values(values)
     dialog.accept()
     assert controller.settings.silence_ms == 1200 and controller.settings.theme == "dark"
     reread = Settings.load(open_settings())
-    assert (reread.precision, reread.think, reread.silence_ms, reread.speaking_rate, reread.vad_threshold) == (
-        "int8", True, 1200, 1.3, 0.6
-    )
+    assert (
+        reread.precision,
+        reread.think,
+        reread.silence_ms,
+        reread.speaking_rate,
+        reread.vad_threshold,
+    ) == ("int8", True, 1200, 1.3, 0.6)
     for control in dialog.findChildren(QComboBox) + dialog.findChildren(QAbstractSpinBox):
         assert control.accessibleName() and control.toolTip(), control

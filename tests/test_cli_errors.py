@@ -71,7 +71,9 @@ def test_empty_question(tmp_path: Path, tiny_model: Path):
 
 @pytest.mark.parametrize("tokens", ["0", "-3", "many"])
 def test_bad_token_count(tokens: str, tmp_path: Path, tiny_model: Path):
-    result = heron("ask", str(_tone(tmp_path)), QUESTION, "--model", str(tiny_model), "--max-new-tokens", tokens)
+    result = heron(
+        "ask", str(_tone(tmp_path)), QUESTION, "--model", str(tiny_model), "--max-new-tokens", tokens
+    )
     _assert_one_line_failure(result, "max-new-tokens")
 
 

@@ -24,7 +24,11 @@ def test_doctor_reports_each_area_with_fixes():
 def test_models_list_shows_every_checkpoint_with_its_licence():
     result = heron("models", "list")
     assert result.status == 0
-    for repo in ("audio-flamingo-next-hf", "audio-flamingo-next-think-hf", "audio-flamingo-next-captioner-hf"):
+    for repo in (
+        "audio-flamingo-next-hf",
+        "audio-flamingo-next-think-hf",
+        "audio-flamingo-next-captioner-hf",
+    ):
         assert repo in result.stdout
     assert result.stdout.count("non-commercial") == 3
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.contexts import ContextCache
 from engine.events import Done, Error, TextDelta
 from engine.requests import AskRequest, ModelChoice, TurnSpec
 from engine.service import Engine, handle
@@ -45,8 +44,9 @@ def test_follow_ups_reuse_the_cache_and_match_a_fresh_engine(tiny_model, recordi
 def test_a_changed_earlier_answer_is_not_served_from_the_cache(tiny_model, recording):
     engine = Engine()
     first, _ = run(engine, [TurnSpec("What happens?", str(recording))], tiny_model)
-    _, stats = run(engine, [TurnSpec("What happens?", str(recording), first + " (edited)"), TurnSpec("So?")],
-                   tiny_model)
+    _, stats = run(
+        engine, [TurnSpec("What happens?", str(recording), first + " (edited)"), TurnSpec("So?")], tiny_model
+    )
     assert stats["reused_tokens"] == 0
 
 
@@ -68,7 +68,9 @@ def test_the_cache_is_bounded_by_bytes_dropping_the_oldest(tiny_model, recording
     engine.contexts.max_bytes = int(one * 1.5)
     first_answer, _ = run(engine, [TurnSpec("Who speaks?", str(recording))], tiny_model)
     assert len(engine.contexts) == 1 and engine.contexts.nbytes <= engine.contexts.max_bytes
-    _, stats = run(engine, [TurnSpec("Who speaks?", str(recording), first_answer), TurnSpec("Sure?")], tiny_model)
+    _, stats = run(
+        engine, [TurnSpec("Who speaks?", str(recording), first_answer), TurnSpec("Sure?")], tiny_model
+    )
     assert stats["reused_tokens"] > 0, "the newest context survived"
 
 

@@ -27,5 +27,7 @@ def test_screenshots_of_the_main_states(tiny_model: Path):
     for state in STATES:
         image = QImage(str(OUT / f"{state}.png"))
         assert not image.isNull() and image.width() >= 300, state
-        colours = {image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 29)}
+        colours = {
+            image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 29)
+        }
         assert len(colours) > 5, f"{state}.png looks blank"
