@@ -26,13 +26,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.commands import ask, chat, doctor, history, models, train
+    from app.commands import ask, chat, doctor, history, models, open_app, train
 
     parser = _Parser(prog="heron", description="Heron: a voice assistant that truly hears audio.")
     parser.add_argument("--version", action="version", version=f"heron {__version__}")
     parser.add_argument("--verbose", "-v", action="store_true", help="show details and tracebacks")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (ask, chat, history, models, train, doctor):
+    for module in (ask, chat, open_app, history, models, train, doctor):
         module.register(commands)
     return parser
 

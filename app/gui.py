@@ -45,17 +45,25 @@ def save_layout(window, store) -> None:
     store.sync()
 
 
-def run_gui() -> int:
+def run_gui(recording: str | None = None) -> int:
+    """The desktop app until its window closes; ``recording`` is opened once it shows."""
     _check_display()
     import qasync
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
+
+    from app.assets import ICON
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Heron")
     app.setOrganizationName("Heron")
+    app.setDesktopFileName("heron")  # matches packaging/heron.desktop, for the dock's icon and grouping
+    app.setWindowIcon(QIcon(str(ICON)))
     window, controller = build_window()
     window.show()
     controller.first_start()
+    if recording:
+        controller.open_recording(recording)
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     try:

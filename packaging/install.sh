@@ -54,11 +54,18 @@ install_python_packages() {
   .venv/bin/python -c "import torch, transformers, PySide6, av" || { say "Python packages failed to install"; exit 2; }
 }
 
+install_desktop_entry() {  # a launcher in the desktop's application menu, opening audio files too
+  local apps="${XDG_DATA_HOME:-$HOME/.local/share}/applications"
+  mkdir -p "$apps" && sed -e "s|@EXEC@|$PWD/.venv/bin/heron|" -e "s|@ICON@|$PWD/assets/heron.svg|" \
+    packaging/heron.desktop > "$apps/heron.desktop" || say "could not add Heron to the application menu"
+}
+
 case "$MODE" in
   --start)
     check_python
     install_system_packages "${APP_PACKAGES[@]}"
     install_python_packages ""
+    install_desktop_entry
     say "installed; starting Heron (next time: .venv/bin/heron)"
     exec .venv/bin/heron
     ;;
