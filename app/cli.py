@@ -11,6 +11,7 @@ import logging
 import sys
 import traceback
 
+from app.cli_config import apply_config, config_path
 from engine import __version__
 from engine.errors import HeronError
 
@@ -28,7 +29,11 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from app.commands import ask, chat, doctor, history, models, open_app, train
 
-    parser = _Parser(prog="heron", description="Heron: a voice assistant that truly hears audio.")
+    parser = _Parser(
+        prog="heron",
+        description="Heron: a voice assistant that truly hears audio.",
+        epilog=f"Defaults for any command's options can be set in {config_path()} (see the README).",
+    )
     parser.add_argument("--version", action="version", version=f"heron {__version__}")
     parser.add_argument("--verbose", "-v", action="store_true", help="show details and tracebacks")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -38,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        apply_config(_commands(parser), config_path())
+    except HeronError as exc:
+        return _fail(exc.message, verbose=False)
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         if args.command is None:
@@ -54,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line for the user, details with --verbose
         detail = " ".join(f"{type(exc).__name__}: {exc}".split())
         return _fail(f"unexpected error ({detail}). Run again with --verbose for details.", args.verbose)
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The commands a config.toml may set defaults for (``train`` reads a settings file of its own)."""
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {name: command for name, command in subparsers.choices.items() if name != "train"}
 
 
 def _fail(message: str, verbose: bool) -> int:

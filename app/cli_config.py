@@ -1,0 +1,113 @@
+"""The CLI's own settings: defaults for any command's options, in a TOML file.
+
+``config.toml`` in Heron's settings folder (``heron --help`` names it)::
+
+    [defaults]            # every command that has the option
+    model = "think"
+    precision = "nf4"
+
+    [chat]                # one command
+    voice = "kokoro"
+    silence_ms = 800
+
+Keys are option names (``max-new-tokens`` or ``max_new_tokens``); flags on the command line win.
+``heron train`` is left out: it has a settings file of its own (``heron train CONFIG.toml``).
+Values are checked like the flags themselves, so a typo is an error naming the file and the key,
+never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from engine.errors import HeronError
+
+FILE_NAME = "config.toml"
+DEFAULTS_SECTION = "defaults"
+
+
+class ConfigError(HeronError):
+    kind = "config"
+
+
+def config_path() -> Path:
+    from app import paths
+
+    return paths.config_dir() / FILE_NAME
+
+
+def apply_config(commands: dict[str, argparse.ArgumentParser], path: Path) -> None:
+    """Make the settings in ``path`` (if it exists) the defaults of the ``commands``' options."""
+    sections = _read(path)
+    for key, value in sections.pop(DEFAULTS_SECTION, {}).items():
+        takers = [parser for parser in commands.values() if _option(parser, key)]
+        if not takers:
+            raise ConfigError(f"{path}: [{DEFAULTS_SECTION}] {key} is not an option of any command.")
+        for parser in takers:
+            _set_defaults(parser, {key: value}, path, f"[{DEFAULTS_SECTION}]")
+    for name, section in sections.items():  # after [defaults]: a command's own section wins
+        if name not in commands:
+            raise ConfigError(f"{path}: there is no command [{name}] (commands: {', '.join(commands)}).")
+        _set_defaults(commands[name], section, path, f"[{name}]")
+
+
+def _read(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        with path.open("rb") as file:
+            data = tomllib.load(file)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}. Fix it or delete it.") from exc
+    loose = [key for key, value in data.items() if not isinstance(value, dict)]
+    if loose:
+        raise ConfigError(f"{path}: {loose[0]} must be inside a section, e.g. [{DEFAULTS_SECTION}] or [ask].")
+    return data
+
+
+def _set_defaults(parser: argparse.ArgumentParser, section: dict, path: Path, where: str) -> None:
+    for key, value in section.items():
+        action = _option(parser, key)
+        if action is None:
+            known = ", ".join(sorted(a.option_strings[-1].lstrip("-") for a in _options(parser)))
+            raise ConfigError(f"{path}: {where} has no option {key!r} (options: {known}).")
+        parser.set_defaults(**{action.dest: _checked(action, value, f"{path}: {where} {key}")})
+
+
+def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Options a default makes sense for: not positionals, --help, or one-off actions like --version."""
+    return [
+        a
+        for a in parser._actions
+        if a.option_strings and not isinstance(a, (argparse._HelpAction, argparse._VersionAction))
+    ]
+
+
+def _option(parser: argparse.ArgumentParser, key: str) -> argparse.Action | None:
+    flag = "--" + key.replace("_", "-")
+    return next((a for a in _options(parser) if flag in a.option_strings), None)
+
+
+def _checked(action: argparse.Action, value: Any, where: str) -> Any:
+    is_flag = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+    if is_flag != isinstance(value, bool):
+        wanted = "true or false" if is_flag else "a number or a quoted text"
+        raise ConfigError(f"{where} must be {wanted}, not {value!r}.")
+    if is_flag:
+        return value  # the value of the option's destination, as when the flag is given or not
+    if isinstance(value, (dict, list)):
+        raise ConfigError(f"{where} must be a single value, not {value!r}.")
+    value = str(value)
+    if action.type is not None:
+        try:
+            value = action.type(value)
+        except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}.") from exc
+    if action.choices is not None and value not in action.choices:
+        raise ConfigError(f"{where} must be one of {', '.join(map(str, action.choices))}, not {value!r}.")
+    return value
