@@ -258,7 +258,10 @@ def test_nothing_loaded(qtbot, view):
     qtbot.keyClick(view, Qt.Key.Key_Right)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
     assert seeks == []
-    image_of(view)  # paints the placeholder without error
+    image = image_of(view)
+    inside_focus_frame = [(x, y) for x in range(2, WIDTH - 2, 3) for y in range(2, int(view._ruler_height()))]
+    ruler_band = {image.pixelColor(x, y).name() for x, y in inside_focus_frame}
+    assert len(ruler_band) == 1, "no tick marks or times over an empty waveform"
 
 
 # ----- steps --------------------------------------------------------------------------------------

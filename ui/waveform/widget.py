@@ -278,14 +278,14 @@ class WaveformView(QWidget):
     def _paint_layer(self, painter: QPainter, ratio: float) -> None:
         colors, view = self._colors, self._view
         painter.fillRect(QRectF(self.rect()), colors.background)
-        self._ruler.draw(
-            painter, view, QRectF(0, 0, self.width(), self._ruler_height()), colors.ruler, colors.ruler_ink
-        )
+        ruler = QRectF(0, 0, self.width(), self._ruler_height())
         wave = self._wave_rect()
-        if self._peaks is None:
+        if self._peaks is None:  # an empty band: a ruler of milliseconds over nothing would only puzzle
+            painter.fillRect(ruler, colors.ruler)
             painter.setPen(colors.placeholder)
             painter.drawText(wave, Qt.AlignmentFlag.AlignCenter, "No recording")
             return
+        self._ruler.draw(painter, view, ruler, colors.ruler, colors.ruler_ink)
         hot = {i for i in (self._highlighted, self._hovered) if i is not None}
         marks = self._current_marks()
         draw_wave(painter, self._peaks, view, wave, colors, ratio, region_shades(marks, colors, hot))
