@@ -39,6 +39,11 @@ def models_dir() -> Path:
     return data_dir() / "models"
 
 
+def adapters_dir() -> Path:
+    """Where trained adapters go by default (``heron train --out NAME``) and where the app lists them."""
+    return data_dir() / "adapters"
+
+
 def config_dir() -> Path:
     return _root("config")
 

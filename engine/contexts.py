@@ -40,6 +40,8 @@ class CachedContext:
     token_ids: torch.Tensor  # (1, n): that prompt's token ids
     cache: Any  # KV cache covering token_ids exactly
     audio_s: float
+    # (model folder, device, precision, adapter identity or None): a context computed with one adapter
+    # active holds that adapter's keys and values, so it is only ever reused under the same key.
     model_key: tuple = field(default_factory=tuple)
 
     @property

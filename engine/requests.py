@@ -28,6 +28,7 @@ class ModelChoice:
     models_dir: str  # where downloaded models live (the app owns paths)
     precision: str | None = None  # None: the device's default
     device: str | None = None  # None: CUDA when present, else CPU
+    adapter: str | None = None  # a trained adapter's folder (heron train --out); None: the base model
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,8 @@ from engine.prompt import followup_prompt, full_prompt
 from engine.reasoning import StepEvents
 from engine.requests import AskRequest, LoadRequest, ModelChoice, TurnSpec
 from engine.streams import relay
+from engine.trainer.adapters import AdapterManager, adapter_identity, check_compatible, read_adapter
+from engine.trainer.errors import AdapterError
 
 log = logging.getLogger("heron.engine")
 
@@ -43,14 +46,29 @@ THINK_INSTRUCTION = (
 AUDIO_CACHE_BYTES = 2 * 1024**3  # decoded recordings kept for follow-up questions
 CONTEXT_CACHE_BYTES_CPU = 4 * 1024**3  # prefilled conversations kept for follow-ups, on the CPU
 CONTEXT_CACHE_GPU_SHARE = 0.25  # … and on a GPU, as a share of its memory
+MAX_ADAPTERS = 4  # adapters kept on the model at once (a few MB each); the least recently used goes
+MAX_DURATIONS = 1024  # recordings whose length is remembered after their samples left the cache
+
+
+@dataclass(frozen=True)
+class AudioId:
+    """A turn's audio as the caches know it, worked out once per request."""
+
+    file: tuple | None  # AudioCache.key of a recording on disk; None for samples or a missing file
+    key: str | None  # what a cached context remembers the audio by; None for no audio
 
 
 class AudioCache:
-    """Decoded recordings by (path, size, mtime), least recently used dropped first."""
+    """Decoded recordings by (path, size, mtime), least recently used dropped first.
+
+    The length of every recording put here is remembered after its samples are dropped, so that
+    follow-ups need not probe the file again to know whether it is a long recording.
+    """
 
     def __init__(self, max_bytes: int = AUDIO_CACHE_BYTES):
         self.max_bytes = max_bytes
         self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._seconds: OrderedDict[tuple, float] = OrderedDict()
 
     @staticmethod
     def key(path: str) -> tuple:
@@ -64,77 +82,133 @@ class AudioCache:
 
     def put(self, key: tuple, audio: np.ndarray) -> None:
         self._items[key] = audio
+        self.note_seconds(key, len(audio) / SAMPLE_RATE)
         while sum(a.nbytes for a in self._items.values()) > self.max_bytes and len(self._items) > 1:
             self._items.popitem(last=False)
 
+    def seconds(self, key: tuple) -> float | None:
+        return self._seconds.get(key)
+
+    def note_seconds(self, key: tuple, seconds: float) -> None:
+        self._seconds[key] = seconds
+        self._seconds.move_to_end(key)
+        while len(self._seconds) > MAX_DURATIONS:
+            self._seconds.popitem(last=False)
+
 
 class Engine:
-    """What lives in the engine process between requests: one model, decoded audio, prefilled contexts."""
+    """What lives in the engine process between requests: one model, decoded audio, prefilled contexts.
+
+    The base model stays loaded while adapters come and go on it: ``AdapterManager`` injects each
+    adapter's layers into the loaded model, and switching (or going back to the base) is a flag.
+    """
 
     def __init__(self):
         self.loaded = None
         self.spec = None  # the registry entry of the loaded model; None for a local folder
+        self.adapters: AdapterManager | None = None  # on self.loaded, once an adapter was asked for
+        self._adapter_names: OrderedDict[tuple, str] = OrderedDict()  # identity -> name, oldest first
         self._loaded_key: tuple | None = None
         self.audio = AudioCache()
         self.contexts = ContextCache(CONTEXT_CACHE_BYTES_CPU)
 
     # -- model -------------------------------------------------------------------------------
-    def model_key(self, choice: ModelChoice) -> tuple:
-        from engine.model.loading import choose_device, default_precision
+    def model_for(self, choice: ModelChoice) -> Generator[Event, None, tuple]:
+        """Make the chosen model and adapter the ones that answer, loading the base model only when
+        it changes; yields progress. Returns the model key, (folder, device, precision, adapter
+        identity or None): what a prefilled context was computed under."""
+        from engine.model.loading import choose_device, default_precision, load_model
         from engine.model.registry import resolve_model
 
         resolved = resolve_model(choice.model, Path(choice.models_dir))
+        adapter = adapter_identity(Path(choice.adapter)) if choice.adapter else None  # before any loading
         device = choose_device(choice.device)
-        return (str(resolved.path), device, choice.precision or default_precision(device))
+        base_key = (str(resolved.path), device, choice.precision or default_precision(device))
+        if base_key != self._loaded_key:
+            self.unload()
+            yield Progress("load_model", 0.0, 1.0)
+            self.loaded = load_model(resolved.path, precision=base_key[2], device=device)
+            self.spec = resolved.spec
+            self._loaded_key = base_key
+            self.contexts.max_bytes = _context_budget(device)
+            yield Progress("load_model", 1.0, 1.0)
+        self._use_adapter(adapter)
+        return (*base_key, adapter)
 
-    def model_for(self, choice: ModelChoice) -> Iterator[Event]:
-        """Load the chosen model unless it is already loaded; yields progress."""
-        from engine.model.loading import load_model
-        from engine.model.registry import resolve_model
-
-        key = self.model_key(choice)
-        if key == self._loaded_key:
+    def _use_adapter(self, identity: tuple | None) -> None:
+        """Activate the adapter ``identity`` names (loading it if need be), or the base model for None."""
+        if identity is None:
+            if self.adapters is not None:
+                self.adapters.use(None)
             return
-        self.unload()
-        yield Progress("load_model", 0.0, 1.0)
-        path, device, precision = key
-        self.loaded = load_model(Path(path), precision=precision, device=device)
-        self.spec = resolve_model(choice.model, Path(choice.models_dir)).spec
-        self._loaded_key = key
-        self.contexts.max_bytes = _context_budget(device)
-        yield Progress("load_model", 1.0, 1.0)
+        name = self._adapter_names.get(identity)
+        if name is None:
+            name = self._load_adapter(identity)
+        else:
+            self.adapters.use(name)
+        self._adapter_names.move_to_end(identity)
+
+    def _load_adapter(self, identity: tuple) -> str:
+        folder = Path(identity[0])
+        check_compatible(read_adapter(folder), self.loaded.model, folder)  # refused before any change
+        for stale in [known for known in self._adapter_names if known[0] == identity[0]]:
+            self._unload_adapter(stale)  # older weights from the same folder: trained again since
+        while len(self._adapter_names) >= MAX_ADAPTERS:
+            self._unload_adapter(next(iter(self._adapter_names)))
+        if self.adapters is None:
+            self.adapters = AdapterManager(self.loaded)
+        try:
+            name = self.adapters.load(folder)
+        except AdapterError:
+            self.unload()  # peft may have half-changed the model: the next request loads it afresh
+            raise
+        self._adapter_names[identity] = name
+        return name
+
+    def _unload_adapter(self, identity: tuple) -> None:
+        self.adapters.unload(self._adapter_names.pop(identity))
 
     def unload(self) -> None:
         import torch
 
         self.contexts.clear()
         self.loaded, self.spec, self._loaded_key = None, None, None
+        self.adapters = None
+        self._adapter_names.clear()
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
     # -- audio -------------------------------------------------------------------------------
-    def audio_for(self, spec: TurnSpec, should_cancel: Callable[[], bool]) -> Iterator[Event]:
+    def audio_for(self, spec: TurnSpec, ident: AudioId, should_cancel: Callable[[], bool]) -> Iterator[Event]:
         """The turn's samples, decoded (or taken from the cache); they are the return value."""
         if not spec.audio_path:
             return spec.audio
-        key = self.audio.key(spec.audio_path) if os.path.isfile(spec.audio_path) else None
-        cached = self.audio.get(key) if key else None
+        cached = self.audio.get(ident.file) if ident.file else None
         if cached is not None:
             return cached
         samples = yield from with_progress(
             "decode_audio", decode_audio, spec.audio_path, should_cancel=should_cancel
         )
-        if key:
-            self.audio.put(key, samples)
+        if ident.file:
+            self.audio.put(ident.file, samples)
         return samples
 
-    def audio_key(self, spec: TurnSpec) -> str | None:
+    def audio_id(self, spec: TurnSpec) -> AudioId:
+        """The turn's audio identity: the file looked at (or the samples hashed) once per request."""
         if spec.audio_path:
-            return (
-                "file:" + repr(self.audio.key(spec.audio_path)) if os.path.isfile(spec.audio_path) else None
-            )
-        return audio_key_of_samples(spec.audio)
+            file = self.audio.key(spec.audio_path) if os.path.isfile(spec.audio_path) else None
+            return AudioId(file, "file:" + repr(file) if file else None)
+        return AudioId(None, audio_key_of_samples(spec.audio))
+
+    def _seconds_of(self, spec: TurnSpec, ident: AudioId) -> float:
+        known = self.audio.seconds(ident.file) if ident.file else None
+        if known is not None:
+            return known
+        seconds = probe_audio(spec.audio_path).duration_s or 0.0
+        if ident.file:
+            self.audio.note_seconds(ident.file, seconds)
+        return seconds
 
     # -- asking ------------------------------------------------------------------------------
     def ask(self, request: AskRequest, should_cancel: Callable[[], bool]) -> Iterator[Event]:
@@ -143,20 +217,22 @@ class Engine:
         options = GenerationOptions(max_new_tokens=request.max_new_tokens, think=request.think)
         options.validate()
         _validate_turns(request)
-        model_key = self.model_key(request.model)
-        yield from self.model_for(request.model)
+        model_key = yield from self.model_for(request.model)
         asked_at = time.perf_counter()  # time to first token counts from here: audio and prompt included
         *earlier, last = request.turns
-        last_audio = yield from self.audio_for(last, should_cancel)
+        *earlier_ids, last_id = [self.audio_id(t) for t in request.turns]
+        last_audio = yield from self.audio_for(last, last_id, should_cancel)
         question = last.question + (THINK_INSTRUCTION if request.think and not _thinks(self.spec) else "")
-        recording = yield from self._long_recording(earlier, last_audio)
+        recording = yield from self._long_recording(earlier, earlier_ids, last_audio)
         if recording is not None:
             earlier_qa = [(t.question, t.answer or "") for t in earlier]
             windowed = answer_in_windows(self.loaded, recording, question, options, should_cancel, asked_at,
                                          earlier_qa)  # fmt: skip
             yield from with_steps(windowed, len(recording) / SAMPLE_RATE)
             return
-        earlier_keys = [(t.question, self.audio_key(t), t.answer) for t in earlier]
+        earlier_keys = [
+            (t.question, ident.key, t.answer) for t, ident in zip(earlier, earlier_ids, strict=True)
+        ]
         context = self.contexts.take(model_key, earlier_keys) if earlier else None
         prompt = (
             followup_prompt(self.loaded, context, earlier[-1].answer, question, last_audio)
@@ -164,39 +240,46 @@ class Engine:
             else None
         )
         if prompt is None:
-            conversation = yield from self._conversation(earlier, question, last_audio, should_cancel)
+            conversation = yield from self._conversation(
+                earlier, earlier_ids, question, last_audio, should_cancel
+            )
             prompt = full_prompt(self.loaded, conversation)
         self._make_room(prompt)
         stream = stream_answer(self.loaded, prompt, options, should_cancel, asked_at)
         outcome = yield from with_steps(stream, prompt.audio_s)
-        self._remember(model_key, earlier, last, question, last_audio, prompt, outcome)
+        self._remember(
+            model_key, earlier, [*earlier_ids, last_id], last, question, last_audio, prompt, outcome
+        )
 
-    def _long_recording(self, earlier: list[TurnSpec], last_audio) -> np.ndarray | None:
+    def _long_recording(self, earlier: list[TurnSpec], ids: list[AudioId], last_audio) -> np.ndarray | None:
         """The conversation's recording when it is longer than the model hears at once."""
         if last_audio is not None and len(last_audio) > planner.MAX_WINDOW_S * SAMPLE_RATE:
             return last_audio
-        for spec in reversed(earlier):
-            if spec.audio_path and (probe_audio(spec.audio_path).duration_s or 0) > planner.MAX_WINDOW_S:
-                return (yield from self.audio_for(spec, lambda: False))
+        for spec, ident in zip(reversed(earlier), reversed(ids), strict=True):
+            if spec.audio_path and self._seconds_of(spec, ident) > planner.MAX_WINDOW_S:
+                return (yield from self.audio_for(spec, ident, lambda: False))
         return None
 
-    def _conversation(self, earlier, question, last_audio, should_cancel) -> Iterator[Event]:
+    def _conversation(self, earlier, ids, question, last_audio, should_cancel) -> Iterator[Event]:
         conversation = Conversation()
-        for spec in earlier:
-            audio = yield from self.audio_for(spec, should_cancel)
+        for spec, ident in zip(earlier, ids, strict=True):
+            audio = yield from self.audio_for(spec, ident, should_cancel)
             conversation.ask(spec.question, audio).answer = spec.answer
         conversation.ask(question, last_audio)
         return conversation
 
-    def _remember(self, model_key, earlier, last, question, last_audio, prompt, outcome) -> None:
+    def _remember(self, model_key, earlier, ids, last, question, last_audio, prompt, outcome) -> None:
         """Keep this turn's prefilled prompt so that the next follow-up starts from it."""
         if outcome.cache is None or outcome.finish == "cancelled":
             return
         prompt_len = int(prompt.inputs["input_ids"].shape[-1])
         outcome.cache.crop(-(outcome.cache.get_seq_length() - prompt_len))  # drop the answer's tokens
         turns = [(t.question, bool(t.audio_path) or t.audio is not None, t.answer) for t in earlier]
-        keys = [_turn_key(t.question, self.audio_key(t), t.answer) for t in earlier]
-        done = _turn_key(last.question, self.audio_key(last), outcome.raw_text, outcome.answer_text)
+        *earlier_ids, last_id = ids
+        keys = [
+            _turn_key(t.question, ident.key, t.answer) for t, ident in zip(earlier, earlier_ids, strict=True)
+        ]
+        done = _turn_key(last.question, last_id.key, outcome.raw_text, outcome.answer_text)
         self.contexts.put(
             CachedContext(
                 turns=(*keys, done),
@@ -229,6 +312,7 @@ class Engine:
                 "device": loaded.device,
                 "precision": loaded.precision,
                 "load_s": round(loaded.load_seconds, 3),
+                "adapter": self.adapters.active if self.adapters is not None else None,
             }
         )
 
@@ -347,14 +431,15 @@ def _quiet_libraries() -> None:
     hf_logging.disable_progress_bar()
 
 
-def _setup_logging(log_dir: str | None) -> None:
+def _setup_logging(log_dir: str | None, name: str = "engine") -> None:
+    """``name``.log in ``log_dir``, and what native libraries print in ``name``-output.log."""
     if not log_dir:
         return
     from logging.handlers import RotatingFileHandler
 
     Path(log_dir).mkdir(parents=True, exist_ok=True)
-    log_path = Path(log_dir) / "engine.log"
-    _redirect_output(log_path.with_name("engine-output.log"))
+    log_path = Path(log_dir) / f"{name}.log"
+    _redirect_output(log_path.with_name(f"{name}-output.log"))
     handler = RotatingFileHandler(log_path, maxBytes=2_000_000, backupCount=3)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

@@ -24,3 +24,14 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from engine.model.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread: on a shared 2-core machine two threads contend and run several times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

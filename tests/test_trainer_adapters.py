@@ -15,45 +15,22 @@ from engine.events import Done, TextDelta
 from engine.generation import GenerationOptions, stream_answer
 from engine.model.loading import load_model
 from engine.prompt import full_prompt
-from engine.trainer import AdapterError, AdapterManager, TrainConfig, read_adapter, save_adapter
-from engine.trainer.adapters import METADATA_FILE, base_model_metadata
-from engine.trainer.lora import attach_lora
+from engine.trainer import AdapterError, AdapterManager, read_adapter
+from engine.trainer.adapters import METADATA_FILE
+from tests.adapters import make_random_adapter
 
 QUESTION = "How many beeps are there?"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a shared 2-core machine two threads contend and run several times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _make_adapter(tiny_model: Path, out: Path, seed: int) -> Path:
-    """An adapter with random (non-zero) weights, saved the way the trainer saves one."""
-    loaded = load_model(tiny_model, precision="fp32", device="cpu")
-    torch.manual_seed(seed)
-    config = TrainConfig(data="d.jsonl", out=str(out), train_projector=True, modules_to_save=["lm_head"])
-    peft = attach_lora(loaded.model, config)
-    with torch.no_grad():
-        for name, param in peft.named_parameters():
-            if param.requires_grad:
-                param.add_(torch.randn_like(param) * (0.5 if "lora_B" in name else 0.05))
-    meta = {
-        "base_model": base_model_metadata(loaded.model, tiny_model),
-        "settings": config.to_dict(),
-        "dataset": {"sha256": "0" * 64},
-        "metrics": {"eval_loss": 0.5},
-    }
-    return save_adapter(peft, out, meta)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def adapters(tiny_model: Path, tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("adapters")
-    return _make_adapter(tiny_model, root / "first", 1), _make_adapter(tiny_model, root / "second", 2)
+    return make_random_adapter(tiny_model, root / "first", 1), make_random_adapter(
+        tiny_model, root / "second", 2
+    )
 
 
 @pytest.fixture

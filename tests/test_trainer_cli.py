@@ -127,3 +127,13 @@ def test_settings_errors_are_one_line(beeps: Path, tiny_model: Path, tmp_path: P
     assert result.returncode == 2 and "must be a whole number" in result.stderr
     result = heron_train(str(beeps))
     assert result.returncode == 2 and "is a dataset, not a settings file" in result.stderr
+
+
+def test_a_bare_out_name_goes_in_the_adapters_folder(heron_home: Path, tmp_path: Path, monkeypatch):
+    from app.commands.train import out_folder
+
+    assert out_folder("beeps") == heron_home / "data" / "adapters" / "beeps"
+    monkeypatch.chdir(tmp_path)
+    assert out_folder("./beeps") == tmp_path / "beeps"
+    assert out_folder("runs/beeps") == tmp_path / "runs" / "beeps"
+    assert out_folder(str(tmp_path / "x")) == tmp_path / "x"

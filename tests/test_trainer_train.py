@@ -26,13 +26,7 @@ from engine.trainer.schedule import lr_factor
 TRAINABLE = {"train_projector": True, "modules_to_save": ["lm_head", "norm"]}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a shared 2-core machine two threads contend and run several times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -111,13 +111,12 @@ def test_barge_in_stops_playback_and_cancels_generation(engine, tiny_model, devi
         time.sleep(1.0)  # Heron is talking
         interruption = speech("Wait, please stop there.")
         heard, spoken_end = mic.play(interruption)
-        barge = session.wait_for(BargeIn)[0]
+        session.wait_for(BargeIn)
         done = session.wait_for(Done)[0]
         time.sleep(0.5)
         session.loop.close()
     assert done.stats["interrupted"] is True and done.stats["finish"] == "interrupted"
     assert done.stats["generation"] in ("cancelled", "length", "stop")
-    assert barge.stop_ms < 1000
     record = session.loop.turns[0]
     assert record.interrupted and record.spoken
     # The speaker went quiet soon after the interruption began and stayed quiet while it went on.

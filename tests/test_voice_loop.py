@@ -99,8 +99,13 @@ class FakeSpeaker:
     def stop(self) -> None:
         with self._lock:
             self.stops += 1
-            self._until = 0.0
+            self._until = min(self._until, time.monotonic())  # quiet from now on
             self.paused = False
+
+    @property
+    def silent_since(self) -> float:
+        """When the last sample played (or will have): the loop waits out the echo after it."""
+        return self._until
 
     def pause(self) -> None:
         self.paused = True

@@ -32,6 +32,11 @@ def register(commands) -> None:
         help="ask a follow-up in conversation ID (see `heron history list`)",
     )
     parser.add_argument("--model", help="instruct, think, captioner, or a model folder (default: instruct)")
+    parser.add_argument(
+        "--adapter",
+        metavar="DIR",
+        help="answer with a trained adapter: its folder, or its name in `heron models list`",
+    )
     parser.add_argument("--think", action="store_true", help="reason step by step before answering")
     parser.add_argument("--precision", choices=PRECISIONS, help="default: nf4 on CUDA, fp32 on CPU")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: CUDA when present")
@@ -64,9 +69,19 @@ def _split_inputs(args: argparse.Namespace) -> tuple[str | None, str]:
 def build_request(args: argparse.Namespace, earlier: tuple[TurnSpec, ...] = ()) -> AskRequest:
     audio, question = _split_inputs(args)
     model = args.model or ("think" if args.think else "instruct")
-    choice = ModelChoice(model, str(paths.models_dir()), args.precision, args.device)
+    adapter = str(adapter_folder(args.adapter)) if args.adapter else None
+    choice = ModelChoice(model, str(paths.models_dir()), args.precision, args.device, adapter)
     turn = TurnSpec(question=question, audio_path=audio)
     return AskRequest((*earlier, turn), choice, max_new_tokens=args.max_new_tokens, think=args.think)
+
+
+def adapter_folder(value: str) -> Path:
+    """An adapter's folder from ``--adapter``: a path, or the name of one in the adapters folder."""
+    given = Path(value).expanduser()
+    named = paths.adapters_dir() / value
+    if not given.exists() and given.name == value and named.is_dir():
+        return named
+    return given.resolve()
 
 
 def preflight(request: AskRequest) -> float | None:
@@ -87,6 +102,10 @@ def preflight(request: AskRequest) -> float | None:
             )
     duration = probe_audio(last.audio_path).duration_s if last.audio_path else None
     resolve_model(request.model.model, Path(request.model.models_dir))
+    if request.model.adapter:
+        from engine.trainer.adapters import read_adapter
+
+        read_adapter(Path(request.model.adapter))  # not a folder, or not an adapter: said before loading
     return duration
 
 

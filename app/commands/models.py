@@ -1,4 +1,4 @@
-"""``heron models list|download|path``: the AF-Next checkpoints on this machine."""
+"""``heron models list|download|path``: the AF-Next checkpoints and the Kokoro voice on this machine."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def register(commands) -> None:
         run=run_list
     )
     download = actions.add_parser("download", help="download a model (resumes if interrupted)")
-    download.add_argument("name", help="instruct, think or captioner")
+    download.add_argument("name", help="instruct, think, captioner, or kokoro (the natural voice)")
     download.set_defaults(run=run_download)
     where = actions.add_parser("path", help="print the folder of an installed model")
     where.add_argument("name", help="instruct, think, captioner or a folder")
@@ -42,18 +42,66 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"{'':<10} licence: {spec.license} ({spec.url})")
     for other in installed.values():
         print(f"{other.name:<10} {'local folder':<18} {other.size_bytes / GiB:.1f} GiB  {other.path}")
+    _list_kokoro()
     print(f"\nModels folder: {paths.models_dir()}")
+    _list_adapters()
     return 0
+
+
+def _list_adapters() -> None:
+    """Adapters trained into the adapters folder: use one with heron ask --adapter NAME."""
+    from engine.trainer.adapters import describe_metrics, find_adapters
+
+    adapters = find_adapters(paths.adapters_dir())
+    print("\nAdapters (heron ask --adapter NAME):" if adapters else "\nAdapters: none yet (heron train)")
+    for info in adapters:
+        made, base = info.created[:10] or "date unknown", info.base_model or "unknown base"
+        print(f"{info.name:<20} on {base}, {made}, {describe_metrics(info.metrics)}")
+    print(f"Adapters folder: {paths.adapters_dir()}")
+
+
+def _list_kokoro() -> None:
+    from engine.speech.kokoro import LICENSE, REPO_ID, is_installed, kokoro_dir
+
+    if is_installed(paths.models_dir()):
+        folder = kokoro_dir(paths.models_dir())
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        state = f"installed, {size / 1e6:.0f} MB (heron chat --voice kokoro)"
+    else:
+        state = "not downloaded, ~330 MB: heron models download kokoro"
+    print(f"{'kokoro':<10} {'Kokoro voice':<18} {state}")
+    print(f"{'':<10} A natural-sounding voice for spoken answers (eSpeak NG is built in).")
+    print(f"{'':<10} licence: {LICENSE} (https://huggingface.co/{REPO_ID})")
 
 
 def run_download(args: argparse.Namespace) -> int:
     from engine.model.download import download_model
     from engine.model.registry import get_spec
 
+    if args.name.strip().lower() == "kokoro":
+        return _download_kokoro()
     spec = get_spec(args.name)
     print(f"{spec.title}: {spec.license}", file=sys.stderr)
     folder = download_model(spec, paths.models_dir(), on_progress=ProgressBar())
     print(file=sys.stderr)
+    print(folder)
+    return 0
+
+
+def _download_kokoro() -> int:
+    from engine.speech.kokoro import LICENSE, download_kokoro
+
+    print(f"Kokoro voice (Kokoro-82M, about 330 MB): {LICENSE}", file=sys.stderr)
+
+    def report(done: int, total: int, name: str) -> None:
+        step = f"file {min(done + 1, total)} of {total}: {name}" if name else "done"
+        sys.stderr.write(f"\r\033[K{step}")
+        sys.stderr.flush()
+
+    try:
+        folder = download_kokoro(paths.models_dir(), on_progress=report)
+    finally:
+        print(file=sys.stderr)  # end the progress line, also before an error message
     print(folder)
     return 0
 

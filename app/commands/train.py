@@ -91,10 +91,22 @@ def _number(value: str) -> float:
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
     values = {k.removeprefix("set_"): v for k, v in vars(args).items() if k.startswith("set_")}
-    for name in ("data", "eval_data", "out"):
+    if values.get("out"):
+        values["out"] = str(out_folder(values["out"]))
+    for name in ("data", "eval_data"):
         if values.get(name):
             values[name] = str(Path(values[name]).expanduser().resolve())
     return values
+
+
+def out_folder(value: str) -> Path:
+    """``--out``: a bare name is a folder in Heron's adapters folder (where the app and
+    ``heron models list`` find adapters); anything with a folder in it is a path."""
+    from app import paths
+
+    if value not in (".", "..") and Path(value).name == value and not value.startswith("~"):
+        return paths.adapters_dir() / value
+    return Path(value).expanduser().resolve()
 
 
 def run(args: argparse.Namespace) -> int:

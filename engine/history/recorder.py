@@ -54,5 +54,5 @@ class TurnRecorder:
 
     def _finish(self, stats: dict) -> None:
         reasoning = "".join(self.reasoning)
-        interrupted = stats.get("finish") == "cancelled"
+        interrupted = stats.get("finish") in ("cancelled", "interrupted")  # typed: Stop; spoken: barge-in too
         self.store.finish_turn(self.turn_id, self.answer_text, reasoning, self.steps, stats, interrupted)

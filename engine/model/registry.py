@@ -128,6 +128,9 @@ def resolve_model(name_or_path: str, models_dir: Path) -> ResolvedModel:
     return ResolvedModel(path=folder, spec=spec)
 
 
+VOICE_FOLDER = "kokoro"  # the Kokoro voice's weights share the models folder but are no AF-Next model
+
+
 def installed_models(models_dir: Path) -> list[InstalledModel]:
     """Every model folder under ``models_dir``, registry ones first, with its size on disk."""
     root = Path(models_dir)
@@ -142,7 +145,7 @@ def installed_models(models_dir: Path) -> list[InstalledModel]:
             complete=is_complete(folder),
         )
         for folder in sorted(root.iterdir())
-        if folder.is_dir() and not folder.name.startswith(".")
+        if folder.is_dir() and not folder.name.startswith(".") and folder.name != VOICE_FOLDER
     ]
     order = list(MODELS)
     return sorted(found, key=lambda m: (order.index(m.name) if m.name in MODELS else len(order), m.name))

@@ -50,6 +50,14 @@ class AdapterInfo:
     def base_model(self) -> str | None:
         return self.metadata.get("base_model", {}).get("name")
 
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.metadata.get("metrics") or {}
+
+    @property
+    def created(self) -> str:
+        return self.metadata.get("created", "")
+
 
 def base_model_metadata(model, path: Path) -> dict[str, Any]:
     text = model.config.text_config
@@ -102,9 +110,57 @@ def read_adapter(folder: Path) -> dict[str, Any]:
         ) from exc
 
 
+def adapter_identity(folder: Path) -> tuple:
+    """What tells one trained adapter from another: its folder, and its weights' size and time
+    (an adapter trained again into the same folder is another adapter)."""
+    folder = Path(folder).expanduser().resolve()
+    weights = folder / PEFT_FILES[1]
+    if not weights.is_file():
+        read_adapter(folder)  # raises the message that says what is wrong with the folder
+    stat = weights.stat()
+    return (str(folder), stat.st_size, stat.st_mtime_ns)
+
+
+def find_adapters(root: Path) -> list[AdapterInfo]:
+    """The finished adapters in the folders directly under ``root``, newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in root.iterdir():
+        if not folder.is_dir() or not all((folder / name).is_file() for name in PEFT_FILES):
+            continue
+        try:
+            metadata = read_adapter(folder)
+        except AdapterError:
+            metadata = {}  # damaged metadata: still listed, so that it can be removed
+        found.append(AdapterInfo(folder.name, folder, metadata))
+    return sorted(found, key=lambda a: (a.metadata.get("created", ""), a.name), reverse=True)
+
+
+def describe_metrics(metrics: dict[str, Any]) -> str:
+    """An adapter's final metrics in a few words, e.g. "eval loss 0.213, 92% exact, 400 steps"."""
+    parts = []
+    if metrics.get("eval_loss") is not None:
+        parts.append(f"eval loss {metrics['eval_loss']:.3f}")
+    elif metrics.get("train_loss") is not None:
+        parts.append(f"train loss {metrics['train_loss']:.3f}")
+    if metrics.get("eval_exact") is not None:
+        parts.append(f"{metrics['eval_exact']:.0%} exact")
+    if metrics.get("steps"):
+        parts.append(f"{metrics['steps']} steps")
+    return ", ".join(parts) or "no metrics"
+
+
 def check_compatible(metadata: dict[str, Any], model, folder: Path) -> None:
-    """Refuse an adapter trained on a base model of another shape, before peft fails obscurely."""
-    trained = metadata.get("base_model", {}).get("text_config") or {}
+    """Refuse an adapter trained on a base model of another kind or shape, before peft fails obscurely."""
+    base = metadata.get("base_model", {})
+    if base.get("model_type") and base["model_type"] != model.config.model_type:
+        raise AdapterError(
+            f"The adapter in {folder} was trained on a {base['model_type']} model ({base.get('name')}), "
+            f"not on this {model.config.model_type} model: load the model it was trained on."
+        )
+    trained = base.get("text_config") or {}
     text = model.config.text_config
     different = [k for k, v in trained.items() if v is not None and getattr(text, k, v) != v]
     if different:

@@ -15,8 +15,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from engine.trainer.errors import TrainingError
 
 NAME = "checkpoint"
@@ -38,6 +36,8 @@ def save_checkpoint(out: Path, state: dict[str, Any]) -> Path:
     tmp = out / f".{NAME}-tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    import torch  # here, not above: the app asks has_checkpoint / checkpoint_summary without torch
+
     _write(tmp / STATE_FILE, lambda f: torch.save(state, f))
     summary = {k: v for k, v in state.items() if isinstance(v, int | float | str | dict) and k != "optimizer"}
     _write(tmp / "config.json", lambda f: f.write(json.dumps(summary, indent=2, default=str).encode()))
@@ -57,6 +57,8 @@ def load_checkpoint(out: Path) -> dict[str, Any] | None:
     folder = _readable_dir(Path(out))
     if folder is None:
         return None
+    import torch
+
     try:
         return torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
     except Exception as exc:  # damaged beyond what the atomic write guards against
@@ -64,6 +66,18 @@ def load_checkpoint(out: Path) -> dict[str, Any] | None:
             f"The checkpoint in {folder} cannot be read ({exc.__class__.__name__}): "
             "delete it, or start over with --overwrite."
         ) from exc
+
+
+def checkpoint_summary(out: Path) -> dict[str, Any] | None:
+    """The readable part of the checkpoint in ``out`` (its ``config.json``: the run's settings under
+    "config", its position under "state"), or None when there is none or it cannot be read."""
+    folder = _readable_dir(Path(out))
+    if folder is None:
+        return None
+    try:
+        return json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def remove_checkpoints(out: Path) -> None:

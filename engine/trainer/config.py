@@ -32,7 +32,10 @@ def _setting(default: Any, help: str, **meta: Any) -> Any:
 class TrainConfig:
     # what to train on, and where the adapter goes
     data: str = _setting("", "training examples, a JSONL file (see engine/trainer/dataset.py)")
-    out: str = _setting("", "folder for the adapter (and its checkpoints while training)")
+    out: str = _setting(
+        "",
+        "folder for the adapter (and its checkpoints while training); a bare name: in Heron's adapters folder",
+    )
     model: str = _setting("instruct", "base model: instruct, think, captioner, or a model folder")
     eval_data: str | None = _setting(None, "held-out examples (JSONL); default: a split of --data")
     eval_fraction: float = _setting(0.1, "share of --data held out for evaluation when no --eval-data")

@@ -343,8 +343,11 @@ def split_examples(
     return train, evals
 
 
-def summary_lines(report: DatasetReport, tokenizer=None) -> list[str]:
-    """What ``heron train --check`` prints for a valid dataset."""
+def summary_lines(
+    report: DatasetReport, tokenizer=None, words_note: str = " (pass --model to count tokens)"
+) -> list[str]:
+    """What ``heron train --check`` (and the trainer window) shows for a valid dataset; without a
+    tokenizer, answers are counted in words, followed by ``words_note``."""
     files = len({ex.audio for ex in report.examples})
     total = report.audio_seconds
     lines = [
@@ -355,6 +358,7 @@ def summary_lines(report: DatasetReport, tokenizer=None) -> list[str]:
         f"{max(report.clip_seconds):.1f} s (mean {total / len(report.clip_seconds):.1f} s)",
     ]
     lengths, unit = _answer_lengths(report.examples, tokenizer)
+    unit += words_note if tokenizer is None else ""
     lines.append(
         f"  answers: {min(lengths)}–{max(lengths)} {unit} (median {statistics.median(lengths):g}, "
         f"total {sum(lengths)})"
@@ -368,7 +372,7 @@ def _answer_lengths(examples: list[Example], tokenizer) -> tuple[list[int], str]
 
     texts = [target_text(ex) for ex in examples]
     if tokenizer is None:
-        return [len(t.split()) for t in texts], "words (pass --model to count tokens)"
+        return [len(t.split()) for t in texts], "words"
     return [len(tokenizer(t, add_special_tokens=False)["input_ids"]) + 1 for t in texts], "tokens"
 
 

@@ -145,6 +145,8 @@ class AnswerJob:
                     self._engine_done = Done({"finish": "cancelled"})
                     return
                 for event in self.client.ask(self.request):
+                    if self._cancelled.is_set():
+                        self.client.cancel()  # a cancel that came before the request started
                     self._on_engine_event(event)
         except Exception as exc:  # the engine client failed in a way it does not report itself
             self.record.error = f"{type(exc).__name__}: {exc}"

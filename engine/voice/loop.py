@@ -18,7 +18,9 @@ the turn detector:
   turn record and in the turn's ``Done`` stats. Anything else (a blip, a leak of Heron's own
   echo) lets the speaker resume, and a "turn" made of echo is never reported or answered.
 
-In push-to-talk mode ``start_talking``/``stop_talking`` delimit the turns instead of the detector.
+In push-to-talk mode ``start_talking``/``stop_talking`` delimit the turns instead of the detector;
+they work in hands-free mode too (holding the key overrides the detector), and ``set_hands_free``
+switches between the two while the loop runs (the desktop app's "Hands-free" button).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +61,7 @@ RECORDING_ACK = "I have listened to the recording. Ask me anything about it."
 SPOKEN_QUESTION = ""  # the question is the audio itself
 LEVEL_EVERY_S = 0.1
 PTT_PRE_ROLL_S = 0.3
+PTT_MIN_S = 0.1  # a press shorter than this holds no question
 BARGE_LEVEL = 10 ** (-50 / 20)  # echo-cancelled sound this loud while Heron speaks may be the user
 BARGE_FRAMES = 2  # ... for this many 10 ms frames in a row: pause the speaker
 DOUBLE_TALK_FRAMES = 4  # or the canceller's double-talk flag for this many
@@ -82,6 +85,9 @@ class ChatOptions:
     think: bool = False
     chunker: ChunkerOptions | None = None
     preload: bool = True  # load the model as the loop starts, not at the first question
+    # The conversation so far, when the caller keeps it (the app: typed and spoken turns, from the
+    # history too); None: the recording (``audio_path``) and this loop's own spoken turns.
+    context: Callable[[], list[TurnSpec]] | None = None
 
 
 class VoiceLoop:
@@ -103,11 +109,11 @@ class VoiceLoop:
         self.player = player
         self.options = options
         self.echo = echo or EchoCanceller(enabled=options.echo_cancel)
-        self.detector = None if options.push_to_talk else (detector or TurnDetector(options.vad))
-        if self.detector is not None:
-            # The turn ends one output latency (and a block, and a thread wake-up) early, so that
-            # the reply is *heard* when the silence window is over.
-            self.detector.end_early_s = getattr(player, "requested_latency", 0.0) + 0.03
+        self.detector = detector or TurnDetector(options.vad)
+        # The turn ends one output latency (and a block, and a thread wake-up) early, so that
+        # the reply is *heard* when the silence window is over.
+        self.detector.end_early_s = getattr(player, "requested_latency", 0.0) + 0.03
+        self.hands_free = not options.push_to_talk
         self.player.on_played = self.echo.add_reference
         self.player.on_segment = self._on_segment
         self.turns: list[TurnRecord] = []
@@ -129,6 +135,7 @@ class VoiceLoop:
         self._confirmed = False  # the detector's current turn was reported (SpeechStarted)
         self._recent: deque[np.ndarray] = deque()
         self._ptt: list[np.ndarray] | None = None
+        self._reset_detector = False
         self._level_at = 0.0
         self.ready = threading.Event()  # set once the model is loaded (or failed to load)
 
@@ -154,7 +161,7 @@ class VoiceLoop:
             self.ready.set()
         self._listener = threading.Thread(target=self._listen, name="heron-listen", daemon=True)
         self._listener.start()
-        self._emit(ListeningChanged(True, "push_to_talk" if self.options.push_to_talk else "auto"))
+        self._emit(ListeningChanged(True, "auto" if self.hands_free else "push_to_talk"))
 
     def close(self) -> None:
         """Stop listening and speaking; ``events`` ends once the last ones are read."""
@@ -210,6 +217,22 @@ class VoiceLoop:
         """Wait until the model is loaded and the microphone delivers sound."""
         return self.ready.wait(timeout) and self.capture.wait_ready(timeout or 0.0)
 
+    @property
+    def idle(self) -> bool:
+        """Nobody is talking, nothing is being answered or said (the app may close the loop)."""
+        job = self._job
+        return (
+            self._ptt is None
+            and (job is None or not job.active)
+            and not self.player.busy
+            and self.detector.state == "idle"
+        )
+
+    def wait_quiet(self, timeout: float | None = None) -> bool:
+        """Wait until the current answer (if any) has finished or been cancelled."""
+        job = self._job
+        return job is None or job.finished.wait(timeout)
+
     # -- what the app can do -------------------------------------------------------------------
     def say(self, text: str) -> None:
         """Speak ``text`` now, outside any turn (a greeting, a notice); returns at once."""
@@ -233,11 +256,30 @@ class VoiceLoop:
                 job.cancel(interrupted=True)
         self.player.stop()
 
+    def set_hands_free(self, on: bool) -> None:
+        """Listen all the time (the detector takes turns), or only while the key is held."""
+        if on == self.hands_free:
+            return
+        self.hands_free = on
+        self._drop_detector_turn()
+        self._emit(ListeningChanged(True, "auto" if on else "push_to_talk"))
+
+    def _drop_detector_turn(self) -> None:
+        """Forget the detector's turn in progress (and an answer held for it)."""
+        with self._job_lock:
+            if self._job is not None and self._job.held:
+                self._job.discard()
+                self._job = None
+        self._confirmed = False
+        self._barge = None
+        self._reset_detector = True  # done by the audio thread, which owns the detector
+
     def start_talking(self) -> None:
         """Push-to-talk pressed: interrupt Heron if it is speaking and start recording."""
         if self._ptt is not None:
             return
         self.interrupt()
+        self._drop_detector_turn()
         self._ptt = list(self._recent)
         self._emit(SpeechStarted(self._fed_s))
 
@@ -248,14 +290,24 @@ class VoiceLoop:
             return
         audio = np.concatenate(recorded) if recorded else np.zeros(0, np.float32)
         self._emit(SpeechEnded(self._fed_s, len(audio) / RATE))
-        self._emit(Utterance(len(audio) / RATE, samples=audio))
-        if len(audio) >= RATE // 10:
-            self._start_job(audio, held=False, speech_end=time.monotonic())
-        else:
+        if len(audio) < PTT_MIN_S * RATE:
             self._emit(Notice("That was too short to be a question: hold the key while you speak."))
+            return
+        self._emit(Utterance(len(audio) / RATE, samples=audio))
+        self._start_job(audio, held=False, speech_end=time.monotonic())
 
     # -- the audio thread ----------------------------------------------------------------------
     def _listen(self) -> None:
+        try:
+            self._hear()
+        except Exception as exc:  # a bug or a library failure must end the loop, not hang it
+            self._emit(Error("voice", f"Listening stopped unexpectedly ({type(exc).__name__}: {exc})."))
+            self._closing.set()
+            self.player.stop()
+            self._emit(ListeningChanged(False))
+            self._stopped.set()
+
+    def _hear(self) -> None:
         while not self._closing.is_set():
             try:
                 samples = self.capture.read(0.05)
@@ -264,16 +316,35 @@ class VoiceLoop:
                 return
             if len(samples) == 0:
                 continue
-            clean = self.echo.process(samples, self.capture.time_of(self.capture.samples_read / RATE))
+            captured_end = self.capture.time_of(self.capture.samples_read / RATE)
+            clean = self.echo.process(samples, captured_end)
+            # With no echo possible, the microphone itself is what the user said: the canceller's
+            # suppressor can go on muting a voice for a while after Heron stops talking.
+            heard = samples if self._echo_gone(captured_end - len(samples) / RATE) else clean
             self._fed_s += len(clean) / RATE
-            self._report_level(clean)
-            if self.detector is None:
-                self._keep_recent(clean)
-                continue
+            self._report_level(heard)
+            self._keep_recent(heard)
+            if self._reset_detector:
+                self._reset_detector = False
+                self.detector.reset()
+            if self._ptt is not None or not self.hands_free:
+                continue  # the key delimits the turn
             self._watch_for_voice(clean)
-            for event in self.detector.feed(clean):
+            for event in self.detector.feed(heard):
                 self._on_vad(event)
             self._settle_barge()
+
+    def _echo_gone(self, block_start: float) -> bool:
+        """The speaker has been quiet (paused, stopped or idle) for longer than its echo lasts."""
+        if not self.echo.enabled:
+            return False  # the canceller passes the microphone through anyway
+        if self._barge is not None:
+            quiet_since = self._barge[1] + self.player.latency_s  # what was buffered still plays
+        elif not self.player.busy:
+            quiet_since = self.player.silent_since
+        else:
+            return False
+        return block_start >= quiet_since + ECHO_TAIL_S
 
     def _keep_recent(self, samples: np.ndarray) -> None:
         if self._ptt is not None:
@@ -437,7 +508,7 @@ class VoiceLoop:
         if self._ptt is not None:
             audio = np.concatenate(self._ptt) if self._ptt else None
             self._ptt = None
-        elif self.detector is not None:
+        elif self.hands_free:
             ended = self.detector.end_now()
             audio = ended.audio if ended is not None else None
         if audio is not None and len(audio):
@@ -454,12 +525,17 @@ class VoiceLoop:
 
     # -- answers -------------------------------------------------------------------------------
     def _history(self) -> list[TurnSpec]:
-        turns = []
-        if self.options.audio_path:
-            turns.append(TurnSpec(RECORDING_INTRO, audio_path=self.options.audio_path, answer=RECORDING_ACK))
-        for record in self.turns:
-            if record.audio is not None and record.error is None and record.answer:
-                turns.append(TurnSpec(SPOKEN_QUESTION, audio=record.audio, answer=record.answer))
+        if self.options.context is not None:
+            turns = list(self.options.context())
+        else:
+            turns = [
+                TurnSpec(SPOKEN_QUESTION, audio=record.audio, answer=record.answer)
+                for record in self.turns
+                if record.audio is not None and record.error is None and record.answer
+            ]
+        recording = self.options.audio_path
+        if recording and not any(turn.audio_path == recording for turn in turns):
+            turns.insert(0, TurnSpec(RECORDING_INTRO, audio_path=recording, answer=RECORDING_ACK))
         return turns
 
     def _start_job(self, audio: np.ndarray, held: bool, speech_end: float) -> None:

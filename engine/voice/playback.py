@@ -119,6 +119,8 @@ class Player:
     def stop(self) -> None:
         """Drop all queued audio; the speaker is silent from the next block on."""
         with self._lock:
+            if self.busy:  # what the device has buffered is still heard
+                self.silent_since = time.monotonic() + self.latency_s
             self._segments.clear()
             self._paused = False
             self._idle.set()
