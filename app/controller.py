@@ -16,6 +16,7 @@ from app.engine_bridge import EngineBridge
 from app.player import Player
 from app.recording_loader import RecordingLoader
 from app.settings import Settings, add_recent_file, open_settings, recent_files
+from app.voice_turns import VoiceTurns, turn_specs
 from engine.events import Done, Error, Event, Progress, Step, TextDelta, ThinkDelta
 from engine.history import HistoryError, HistoryStore
 from engine.history.recorder import TurnRecorder, conversation_title
@@ -52,18 +53,24 @@ class Controller(QObject):
         self.turn_view = None
         self.recorder: TurnRecorder | None = None
         self._connect()
+        self.voice = VoiceTurns(self)  # spoken turns: the microphone controls, the voice loop
         self.refresh_conversations()
         self.window.set_recent(recent_files(self.qsettings))
+        self.window.set_adapter(Path(self.settings.adapter).name if self.settings.adapter else None)
+        self.trainer = None  # the trainer window's controller, once opened
         apply_theme(self.settings.theme)
 
     def _connect(self) -> None:
         w = self.window
         w.recording_chosen.connect(self.open_recording)
+        w.sample_requested.connect(self.open_sample)
         w.input.ask_requested.connect(self.ask)
         w.stop_requested.connect(self.stop)
         w.copy_last_requested.connect(lambda: w.chat.current and w.chat.current.copy_answer())
         w.export_requested.connect(lambda: self.export_conversation(self.conversation_id))
         w.models_requested.connect(self.open_models)
+        w.trainer_requested.connect(self.open_trainer)
+        w.base_model_requested.connect(lambda: self.use_adapter(None))
         w.settings_requested.connect(self.open_settings)
         w.conversations.new_requested.connect(self.new_conversation)
         w.conversations.opened.connect(self.open_conversation)
@@ -94,6 +101,15 @@ class Controller(QObject):
         self.new_conversation()
         self._load_recording(path)
 
+    def open_sample(self) -> None:
+        """The bundled sample, with a question to try already typed (Enter asks it)."""
+        from app.assets import SAMPLE_QUESTION, SAMPLE_RECORDING
+
+        self.open_recording(str(SAMPLE_RECORDING))
+        self.window.input.text.setText(SAMPLE_QUESTION)
+        self.window.input.text.selectAll()
+        self.window.input.text.setFocus()
+
     def _load_recording(self, path: str) -> None:
         self.recording = None
         self.window.recording_label.setText(f"Opening {Path(path).name}…")
@@ -106,6 +122,7 @@ class Controller(QObject):
     @Slot(str, object, object)
     def _recording_loaded(self, path: str, samples, peaks) -> None:
         self.recording = path
+        self.voice.bridge.set_recording(path)
         self.player.set_samples(samples)
         self.window.waveform.set_peaks(peaks)
         self.window.progress.hide()
@@ -137,11 +154,22 @@ class Controller(QObject):
             self.window.banner.show_message(exc.message)
             return
         self.turn_view = self.window.chat.add_turn(question)
-        choice = ModelChoice(self.settings.model, str(paths.models_dir()), self.settings.precision or None,
-                             self.settings.device or None)  # fmt: skip
-        request = AskRequest((*self.turns, turn), choice, self.settings.max_new_tokens, self.settings.think)
+        self.voice.interrupt()  # a typed question stops the speech (one engine, one answer at a time)
+        request = AskRequest((*self.turns, turn), self.model_choice(), self.settings.max_new_tokens,
+                             self.settings.think)  # fmt: skip
         self._pending_turn = turn
         self.bridge.ask(request)
+
+    def model_choice(self) -> ModelChoice:
+        if self.settings.adapter and not Path(self.settings.adapter).is_dir():
+            gone = Path(self.settings.adapter).name
+            self.use_adapter(None)
+            self.window.banner.show_message(
+                f"The adapter {gone} is no longer on disk: answering with the base model. "
+                "Choose another in Tools → Models."
+            )
+        return ModelChoice(self.settings.model, str(paths.models_dir()), self.settings.precision or None,
+                           self.settings.device or None, self.settings.adapter or None)  # fmt: skip
 
     def _begin_turn(self, question: str, turn: TurnSpec) -> None:
         """The question is in the history before the engine hears it."""
@@ -191,6 +219,7 @@ class Controller(QObject):
     @Slot()
     def stop(self) -> None:
         self.bridge.cancel()
+        self.voice.interrupt()
         self.loader.cancel()
         self.window.progress.hide()
 
@@ -236,6 +265,7 @@ class Controller(QObject):
     @Slot()
     def new_conversation(self) -> None:
         self.bridge.cancel()
+        self.voice.leave_conversation()
         self.conversation_id, self.turns = None, []
         self.window.chat.clear()
         self.window.waveform.set_steps([])
@@ -252,14 +282,13 @@ class Controller(QObject):
         paths_by_id = {r.id: r.path for r in record.recordings}
         for turn in record.turns:
             view = self.window.chat.add_turn(turn.question)
+            self.voice.restore_replay(view, turn.id)
             for step in turn.steps:
                 view.add_step(step)
             view.append_answer(turn.answer or "")
             view.finish({"finish": "cancelled"} if turn.state.value == "interrupted" else turn.stats)
             if turn.state.value in ("done", "interrupted"):
-                self.turns.append(
-                    TurnSpec(turn.question, paths_by_id.get(turn.recording_id), turn.answer or "")
-                )
+                self.turns += turn_specs(turn, paths_by_id.get(turn.recording_id), not self.turns)
         recording = next((r.path for r in record.recordings), None)
         if recording and Path(recording).is_file():
             self._load_recording(recording)
@@ -336,6 +365,7 @@ class Controller(QObject):
         self.settings = Settings(**{**self.settings.__dict__, **values})
         self.settings.save(self.qsettings)
         apply_theme(self.settings.theme)
+        self.voice.apply_settings()
 
     # -- models --------------------------------------------------------------------------------
     @Slot()
@@ -346,9 +376,11 @@ class Controller(QObject):
 
         dialog = ModelManager(self.window)
         panel = ModelsPanel(dialog, paths.models_dir(), self.settings.model, dialog)
-        dialog.use_requested.connect(lambda name: self.use_model(name, panel))
+        dialog.use_requested.connect(lambda name: self.use_model(name, panel) if name != "kokoro" else None)
+        self.voice.attach_models(dialog, panel)  # the Kokoro voice's row
         dialog.import_requested.connect(lambda name: self._import_model(name, panel))
         dialog.finished.connect(panel.cancel)
+        self._list_adapters_in(dialog, panel)
         dialog.show()
         self.models_dialog = dialog
         return panel
@@ -368,6 +400,49 @@ class Controller(QObject):
         if folder:
             panel.import_folder(name, folder)
 
+    def _list_adapters_in(self, dialog, panel) -> None:
+        """The model manager's adapters: Use / Use base model act here; the list follows."""
+        panel.adapter = self.settings.adapter
+        panel.refresh_adapters()
+        dialog.adapters.use_requested.connect(self.use_adapter)
+        dialog.adapters.base_requested.connect(lambda: self.use_adapter(None))
+        self.models_panel = panel
+
+    # -- fine-tuning ---------------------------------------------------------------------------
+    @Slot()
+    def open_trainer(self):
+        """The trainer window (non-modal, kept: closing it does not stop a run)."""
+        from app.trainer_controller import TrainerController
+        from ui.trainer_window import TrainerWindow
+
+        if self.trainer is None:
+            trainer = TrainerController(TrainerWindow(self.window), self.qsettings, self.settings.model, self)
+            trainer.adapter_chosen.connect(self.use_adapter)
+            trainer.training_started.connect(self._free_engine_for_training)
+            self.trainer = trainer
+        self.trainer.window.show()
+        self.trainer.window.raise_()
+        return self.trainer
+
+    def use_adapter(self, folder: str | None) -> None:
+        """Answer with the adapter in ``folder`` from the next question on; None: the base model."""
+        self.settings.adapter = folder or ""
+        self.settings.save(self.qsettings)
+        name = Path(folder).name if folder else None
+        self.window.set_adapter(name)
+        self.window.statusBar().showMessage(f"Adapter: {name}" if name else "Answering with the base model")
+        if getattr(self, "models_panel", None) is not None:
+            self.models_panel.adapter = self.settings.adapter
+            self.models_panel.refresh_adapters()
+
+    def _free_engine_for_training(self) -> None:
+        """Training and the model engine both need the memory: an idle engine lets its model go
+        (the next question loads it again)."""
+        in_use = getattr(getattr(self.bridge, "engine", None), "owner", None)  # a spoken turn's request
+        if not self.bridge.busy and in_use is None and self.bridge.client.is_running():
+            self.bridge.client.close()
+            self.window.statusBar().showMessage("Model unloaded for training; it reloads when you ask.")
+
     def first_start(self) -> None:
         """No model chosen and none installed: open the manager, which recommends one."""
         from engine.model.registry import installed_models
@@ -383,6 +458,9 @@ class Controller(QObject):
     def shutdown(self) -> None:
         self.loader.cancel()
         self.player.close()
+        self.voice.shutdown()
+        if self.trainer is not None:
+            self.trainer.shutdown()
         self.bridge.shutdown()
         self.settings.save(self.qsettings)
         self.store.close()

@@ -11,6 +11,7 @@ import threading
 from PySide6.QtCore import QObject, Signal
 
 from app.engine_client import EngineClient
+from app.engine_share import SharedEngine
 from engine.events import Error
 from engine.requests import AskRequest, LoadRequest
 
@@ -23,6 +24,8 @@ class EngineBridge(QObject):
     def __init__(self, log_dir: str | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.client = EngineClient(log_dir=log_dir)
+        self.engine = SharedEngine(self.client)  # the voice conversation asks through it too
+        self._view = self.engine.view()
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -31,14 +34,14 @@ class EngineBridge(QObject):
         return self._worker is not None and self._worker.is_alive()
 
     def ask(self, request: AskRequest) -> None:
-        self._run(lambda: self.client.ask(request))
+        self._run(lambda: self._view.ask(request))
 
     def load(self, request: LoadRequest) -> None:
-        self._run(lambda: self.client.load(request))
+        self._run(lambda: self._view.load(request))
 
     def cancel(self) -> None:
         if self.busy:
-            self.client.cancel()
+            self._view.cancel()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the running request has ended (tests and shutdown only)."""
@@ -55,7 +58,7 @@ class EngineBridge(QObject):
     def _run(self, start) -> None:
         with self._lock:
             if self.busy:
-                self.client.cancel()
+                self._view.cancel()
                 self._worker.join()
             self._worker = threading.Thread(
                 target=self._pump, args=(start,), name="heron-engine-bridge", daemon=True

@@ -14,8 +14,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from app.voice_model import KOKORO, kokoro_download, kokoro_row, remove_kokoro
 from engine.errors import CancelledError, HeronError
 from engine.model.registry import MODELS, installed_models, model_dir
+from ui.adapter_list import AdapterRow
 from ui.model_manager import ModelManager, ModelRow
 
 GB = 1000**3
@@ -62,6 +64,9 @@ class ModelsPanel(QObject):
     def __init__(self, dialog: ModelManager, models_dir: Path, current: str, parent=None):
         super().__init__(parent)
         self.dialog, self.models_dir, self.current = dialog, models_dir, current
+        self.voice = ""  # the voice in use ("kokoro" marks its row in use); set by the app
+        self.adapter = ""  # the folder of the adapter in use; set by the app
+        dialog.adapters.remove_requested.connect(self.remove_adapter)
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         dialog.download_requested.connect(self.download)
@@ -85,11 +90,42 @@ class ModelsPanel(QObject):
             )
             rows.append(ModelRow(spec.name, spec.title, spec.summary, spec.license, size, bool(found),
                                  spec.name == self.current))  # fmt: skip
+        rows.append(kokoro_row(self.models_dir, self.voice == KOKORO))
         self.dialog.set_rows(rows)
+        self.refresh_adapters()
+
+    def refresh_adapters(self) -> None:
+        """The adapters in Heron's adapters folder, with their base model, date and final metrics."""
+        from app import paths
+        from engine.trainer.adapters import describe_metrics, find_adapters
+
+        in_use = Path(self.adapter).resolve() if self.adapter else None
+        rows = [
+            AdapterRow(
+                name=info.name,
+                path=str(info.path),
+                base_model=info.base_model or "unknown",
+                created=info.created[:10],
+                metrics=describe_metrics(info.metrics),
+                in_use=info.path.resolve() == in_use,
+            )
+            for info in find_adapters(paths.adapters_dir())
+        ]
+        self.dialog.adapters.set_rows(rows)
+
+    def remove_adapter(self, folder: str) -> None:
+        from engine.trainer.adapters import METADATA_FILE
+
+        if (Path(folder) / METADATA_FILE).is_file():  # only ever an adapter's folder
+            shutil.rmtree(folder, ignore_errors=True)
+        self.refresh_adapters()
 
     def download(self, name: str, source=None) -> None:
         from engine.model.download import download_model
 
+        if name == KOKORO:
+            self._start(kokoro_download(self.models_dir), name)
+            return
         self._start(lambda report: download_model(MODELS[name], self.models_dir, report, source=source), name)
 
     def import_folder(self, name: str, folder: str) -> None:
@@ -110,6 +146,10 @@ class ModelsPanel(QObject):
             self._thread.join(timeout)
 
     def remove(self, name: str) -> None:
+        if name == KOKORO:
+            remove_kokoro(self.models_dir)
+            self.refresh()
+            return
         shutil.rmtree(model_dir(MODELS[name], self.models_dir), ignore_errors=True)
         self.refresh()
 
@@ -145,7 +185,8 @@ class ModelsPanel(QObject):
 
     def _finished(self, name: str) -> None:
         self.dialog.set_downloading(False)
-        self.dialog.show_message(f"{MODELS[name].title} is ready.")
+        title = MODELS[name].title if name in MODELS else "The Kokoro voice"
+        self.dialog.show_message(f"{title} is ready.")
         self.refresh()
 
     def _failed(self, message: str) -> None:

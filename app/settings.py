@@ -12,6 +12,7 @@ MAX_RECENT = 10
 @dataclass
 class Settings:
     model: str = ""  # a registry name (instruct, think, captioner) or a model folder; "" = not chosen
+    adapter: str = ""  # a trained adapter's folder, answering on top of the model; "" = the base model
     precision: str = ""  # "" = the device's default (nf4 on CUDA, fp32 on CPU)
     device: str = ""  # "" = automatic
     think: bool = False

@@ -70,3 +70,17 @@ def test_the_desktop_entry_runs_a_real_command():
     command = exec_line[1]
     build_parser().parse_args([command, "recording.wav"])  # exits with status 2 if not a command
     assert entry["Desktop Entry"]["Icon"] == "@ICON@"
+
+
+def test_help_opens_the_sample_recording_with_a_question_ready(qtbot):
+    from app.assets import SAMPLE_QUESTION, SAMPLE_RECORDING
+    from app.gui import build_window
+
+    window, controller = build_window()
+    qtbot.addWidget(window)
+    sample_action = next(a for a in window.menuBar().actions() if a.text() == "&Help").menu().actions()[0]
+    sample_action.trigger()
+    qtbot.waitUntil(lambda: controller.recording == str(SAMPLE_RECORDING), timeout=20000)
+    assert 30 < controller.player.duration < 40  # the 33-second meeting, decoded
+    assert window.input.text.text() == SAMPLE_QUESTION
+    controller.shutdown()

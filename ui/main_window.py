@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from ui.chat_view import ChatView
 from ui.conversation_list import ConversationList
-from ui.input_bar import InputBar
+from ui.input_bar import TALK_KEY, InputBar
 from ui.waveform import WaveformView
 
 AUDIO_FILTER = "Recordings (*.wav *.flac *.ogg *.opus *.mp3 *.m4a *.aac *.webm *.mp4 *.mkv);;All files (*)"
@@ -84,8 +84,11 @@ class ProgressPanel(QWidget):
 
 class MainWindow(QMainWindow):
     recording_chosen = Signal(str)
+    sample_requested = Signal()
     settings_requested = Signal()
     models_requested = Signal()
+    trainer_requested = Signal()
+    base_model_requested = Signal()  # stop answering with the adapter in use
     export_requested = Signal()
     copy_last_requested = Signal()
     stop_requested = Signal()
@@ -129,6 +132,7 @@ class MainWindow(QMainWindow):
         self.main_splitter.setSizes([260, 1020])
         self.setCentralWidget(self.main_splitter)
         self.statusBar().setAccessibleName("Status")
+        self._build_adapter_status()
         self.input.stop_requested.connect(self.stop_requested)
         self.progress.cancel_requested.connect(self.stop_requested)
 
@@ -148,7 +152,10 @@ class MainWindow(QMainWindow):
         tools = self.menuBar().addMenu("&Tools")
         self._action(tools, "&Settings…", QKeySequence.StandardKey.Preferences, self.settings_requested)
         self._action(tools, "&Models…", "Ctrl+M", self.models_requested)
+        self._action(tools, "&Fine-tune…", "Ctrl+Shift+F", self.trainer_requested)
+        self.base_model_action = self._action(tools, "Use the &base model", None, self.base_model_requested)
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "Try the &sample recording", None, self.sample_requested)
         self._action(help_menu, "&About Heron", None, self.show_about)
 
     def _action(self, menu, text: str, shortcut, slot) -> QAction:
@@ -159,6 +166,25 @@ class MainWindow(QMainWindow):
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    # -- adapter in use ------------------------------------------------------------------------
+    def _build_adapter_status(self) -> None:
+        self.adapter_label = QLabel(accessibleName="Adapter in use")
+        self.adapter_label.setToolTip("The fine-tuned adapter answering on top of the model")
+        self.base_model_button = QPushButton("Use base model", toolTip="Stop using the adapter")
+        self.base_model_button.setAccessibleName("Use base model")
+        self.base_model_button.clicked.connect(self.base_model_requested)
+        self.statusBar().addPermanentWidget(self.adapter_label)
+        self.statusBar().addPermanentWidget(self.base_model_button)
+        self.adapter_label.hide()
+        self.base_model_button.hide()
+
+    def set_adapter(self, name: str | None) -> None:
+        """Show which adapter answers (None: the base model alone)."""
+        self.adapter_label.setText(f"Adapter: {name}" if name else "")
+        for widget in (self.adapter_label, self.base_model_button):
+            widget.setVisible(bool(name))
+        self.base_model_action.setEnabled(bool(name))
 
     # -- recordings ----------------------------------------------------------------------------
     def choose_recording(self) -> None:
@@ -178,6 +204,19 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Heron",
                           f"Heron {self.version}\nA voice assistant that truly hears audio, built on NVIDIA "
                           f"Audio Flamingo Next.\n{LICENCE}")  # fmt: skip
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Holding F2 is "Hold to talk" (keys no widget took reach the window)."""
+        if event.key() == TALK_KEY and not event.isAutoRepeat():
+            self.input.press_mic()
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if event.key() == TALK_KEY and not event.isAutoRepeat():
+            self.input.release_mic()
+        else:
+            super().keyReleaseEvent(event)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if event.mimeData().hasUrls():

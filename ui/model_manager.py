@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from ui.adapter_list import AdapterList
+
 
 @dataclass(frozen=True)
 class ModelRow:
@@ -28,6 +30,7 @@ class ModelRow:
     size: str  # "9.8 GB on disk" or "about 16.5 GB to download"
     installed: bool
     in_use: bool = False
+    importable: bool = True  # a folder can hold it (AF-Next checkpoints; not the Kokoro voice)
 
 
 COLUMNS = ("Model", "What it is for", "Size", "Status", "Licence")
@@ -44,7 +47,7 @@ class ModelManager(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Models")
         self.setAccessibleName("Model manager")
-        self.resize(900, 420)
+        self.resize(900, 600)
         self.recommendation = QLabel(wordWrap=True, accessibleName="Recommendation")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -90,6 +93,8 @@ class ModelManager(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.progress_label)
         layout.addLayout(row)
+        self.adapters = AdapterList()  # trained adapters, beside the models they adapt
+        layout.addWidget(self.adapters, 1)
 
     # -- content -------------------------------------------------------------------------------
     def set_rows(self, rows: list[ModelRow]) -> None:
@@ -144,7 +149,7 @@ class ModelManager(QDialog):
         row = self._selected_row()
         busy = getattr(self, "_downloading", False)
         self.buttons["download"].setEnabled(bool(row) and not row.installed and not busy)
-        self.buttons["import"].setEnabled(bool(row) and not busy)
+        self.buttons["import"].setEnabled(bool(row) and row.importable and not busy)
         self.buttons["use"].setEnabled(bool(row) and row.installed)
         self.buttons["remove"].setEnabled(bool(row) and row.installed and not row.in_use and not busy)
 

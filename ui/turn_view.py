@@ -53,7 +53,7 @@ class TurnView(QFrame):
         self.steps.step_hovered.connect(self.step_hovered)
 
     def _layout(self) -> None:
-        footer = QHBoxLayout()
+        footer = self._footer = QHBoxLayout()
         footer.addWidget(self.status, 1)
         footer.addWidget(self.copy)
         layout = QVBoxLayout(self)
@@ -86,7 +86,8 @@ class TurnView(QFrame):
         self._render_soon.stop()
         self._render_answer()
         finish = stats.get("finish")
-        parts = {"cancelled": ["Stopped"], "length": ["Cut at the answer-length limit"]}.get(finish, [])
+        parts = {"cancelled": ["Stopped"], "interrupted": ["Interrupted"],
+                 "length": ["Cut at the answer-length limit"]}.get(finish, [])  # fmt: skip
         if stats.get("new_tokens"):
             parts.append(f"{stats['new_tokens']} tokens")
         if stats.get("tokens_per_s"):
@@ -98,6 +99,10 @@ class TurnView(QFrame):
     def fail(self, message: str) -> None:
         self.status.setText(f"⚠ {message}")
         self.status.setWordWrap(True)
+
+    def add_footer_button(self, button: QPushButton) -> None:
+        """An extra action next to Copy (e.g. playing a spoken question back)."""
+        self._footer.insertWidget(self._footer.count() - 1, button)
 
     def copy_answer(self) -> None:
         QGuiApplication.clipboard().setText(self.answer_text)

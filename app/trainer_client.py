@@ -1,0 +1,103 @@
+"""The app's side of the training process (engine/trainer/worker.py).
+
+Training runs in its own process, like the model engine: the window stays responsive, and a
+crash or an out-of-memory kill there ends the run, not the app. ``events`` yields the run's
+events until ``Done`` or ``Error``; a process that dies without saying so gives one
+``Error("training_crashed", …)``. ``stop`` asks for a safe stop (a checkpoint, then ``Done``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+from collections.abc import Iterator
+from typing import Any
+
+from engine.events import Done, Error, Event
+
+_POLL_S = 0.05
+
+
+class TrainingClient:
+    def __init__(self, log_dir: str | None = None):
+        self.log_dir = log_dir
+        self._context = multiprocessing.get_context("spawn")
+        self._process = None
+        self._conn = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def start(self, settings: dict[str, Any], resume: str) -> None:
+        """Start a run of ``settings`` (TrainConfig fields); ``resume``: auto, require or never."""
+        from engine.trainer.worker import serve
+
+        if self.is_running():
+            raise RuntimeError("a training run is already going")
+        self._discard()
+        parent, child = self._context.Pipe()
+        self._process = self._context.Process(
+            target=serve, args=(child, settings, resume, self.log_dir), name="heron-trainer", daemon=True
+        )
+        self._process.start()
+        child.close()
+        self._conn = parent
+
+    def events(self) -> Iterator[Event]:
+        """The run's events, ending with ``Done`` or ``Error``."""
+        while True:
+            event = self._receive()
+            if event is None:
+                continue
+            yield event
+            if isinstance(event, Done | Error):
+                self._finish()
+                return
+
+    def stop(self) -> None:
+        """Stop after the current step, writing a checkpoint first; the run then ends with Done."""
+        if self._conn is not None:
+            with contextlib.suppress(OSError):  # already gone: events() reports how
+                self._conn.send("stop")
+
+    def kill(self) -> None:
+        """End the process at once (the app is closing and cannot wait); the last checkpoint stays."""
+        if self.is_running():
+            self._process.kill()
+            self._process.join(5.0)
+
+    def _receive(self) -> Event | None:
+        try:
+            if self._conn.poll(_POLL_S):
+                return self._conn.recv()
+        except (EOFError, OSError):
+            return self._crashed()
+        return None if self._process.is_alive() else self._crashed()
+
+    def _crashed(self) -> Error:
+        self._process.join(1.0)
+        code = self._process.exitcode
+        self._discard()
+        return Error(
+            "training_crashed", f"The training process stopped unexpectedly ({_describe_exit(code)})."
+        )
+
+    def _finish(self) -> None:
+        if self._process is not None:
+            self._process.join(10.0)
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._process, self._conn = None, None
+
+
+def _describe_exit(code: int | None) -> str:
+    from app.engine_client import _describe_exit as describe  # one wording for both child processes
+
+    return describe(code)

@@ -1,0 +1,326 @@
+"""The voice conversation seen from Qt: the engine's ``VoiceLoop`` driven from the window.
+
+Opening the loop (devices, the voice, the turn detector: torch is imported) happens in a worker
+thread, and the loop's events are read in that thread and reach the GUI thread as queued
+signals, as ``EngineBridge`` does for the engine. The loop asks through the window's engine
+(one process, one model in memory) via its own ``EngineView``.
+
+The microphone is open only while voice is in use: from the first press of "Hold to talk" or
+"Hands-free" until hands-free is off and nothing has happened for ``IDLE_CLOSE_S`` (systems
+show a "microphone in use" light; it should mean something). A remembered device that is gone,
+or a Kokoro voice that is not downloaded, gives a notice and the default instead; a microphone
+that vanishes mid-conversation ends the turn with what was recorded, and the loop reopens on
+the default device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine.errors import DeviceError, HeronError
+from engine.events import Error
+from engine.requests import ModelChoice, TurnSpec
+
+IDLE_CLOSE_S = 30.0
+RATE = 16000
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """What the settings say about voice (``app.settings.Settings`` fields of the same names)."""
+
+    input_device: str = ""
+    output_device: str = ""
+    voice: str = "espeak"
+    speaking_rate: float = 1.0
+    vad_threshold: float = 0.5
+    silence_ms: int = 600
+    echo_cancel: bool = True
+    max_new_tokens: int = 512
+    think: bool = False
+
+    @classmethod
+    def from_settings(cls, settings) -> VoiceConfig:
+        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
+
+
+class VoiceBridge(QObject):
+    event = Signal(object)  # every event of the loop, in order (InputLevel included)
+    notice = Signal(str)  # something the user must know (device replaced, voice replaced, …)
+    available = Signal(bool, str)  # can voice work here at all (a microphone exists); why not
+    open_changed = Signal(bool)  # the loop (microphone and speaker) opened or closed
+
+    def __init__(self, engine, models_dir: str, model_choice: Callable[[], ModelChoice],
+                 context: Callable[[], list[TurnSpec]], parent: QObject | None = None):  # fmt: skip
+        super().__init__(parent)
+        self.engine = engine.view()  # the shared engine: voice answers wait for typed ones and back
+        self.models_dir = models_dir
+        self.model_choice = model_choice
+        self.context = context
+        self.config = VoiceConfig()
+        self.recording: str | None = None  # the open recording the conversation is about
+        self.loop = None
+        self._lock = threading.RLock()
+        self._worker: threading.Thread | None = None
+        self._opening = False
+        self._hands_free = False
+        self._talking = False
+        self._closing = False
+        self._last_active = time.monotonic()
+        self._idle = QTimer(self, interval=1000)
+        self._idle.timeout.connect(self._close_if_idle)
+        self._idle.start()
+
+    # -- availability --------------------------------------------------------------------------
+    def check_available(self) -> None:
+        """Look for a microphone in the background; ``available`` says the outcome."""
+        threading.Thread(target=self._check, name="heron-voice-check", daemon=True).start()
+
+    def _check(self) -> None:
+        try:
+            from engine.voice.devices import default_device
+
+            default_device("input")
+        except DeviceError as exc:
+            self.available.emit(False, exc.message)
+        except Exception as exc:  # no PortAudio library at all
+            self.available.emit(False, f"The sound system cannot be used ({exc}).")
+        else:
+            self.available.emit(True, "")
+
+    # -- what the window asks ------------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        return self.loop is not None
+
+    @property
+    def hands_free(self) -> bool:
+        return self._hands_free
+
+    def configure(self, config: VoiceConfig) -> None:
+        """New settings: an open loop restarts with them (hands-free stays as it was)."""
+        changed = config != self.config
+        self.config = config
+        if changed and (self.loop is not None or self._opening):
+            self.restart()
+
+    def set_recording(self, path: str | None) -> None:
+        self.recording = path
+        if self.loop is not None:
+            self.loop.options.audio_path = path
+
+    def press(self) -> None:
+        """Hold to talk: pressed."""
+        with self._lock:
+            self._talking = True
+            self._touch()
+            if self.loop is not None:
+                self.loop.start_talking()
+            else:
+                self._open()
+
+    def release(self) -> None:
+        """Hold to talk: released; what was recorded is the question."""
+        with self._lock:
+            self._talking = False
+            self._touch()
+            if self.loop is not None:
+                self.loop.stop_talking()
+
+    def set_hands_free(self, on: bool) -> None:
+        with self._lock:
+            self._hands_free = on
+            self._touch()
+            if self.loop is not None:
+                self.loop.set_hands_free(on)
+            elif on:
+                self._open()
+
+    def interrupt(self) -> None:
+        """Stop speaking and stop the spoken answer's generation (Stop, Esc, a typed question)."""
+        loop = self.loop
+        if loop is not None:
+            loop.interrupt()
+
+    def wait_answered(self, timeout: float = 2.0) -> bool:
+        """Wait until no spoken answer is being generated (tests, and before a typed ask)."""
+        loop = self.loop
+        return loop is None or loop.wait_quiet(timeout)
+
+    def play(self, samples: np.ndarray, rate: int = RATE) -> None:
+        """Play a spoken question back on the voice's speaker."""
+        loop = self.loop
+        if loop is not None:
+            loop.player.play(samples, rate)
+            self._touch()
+            return
+        threading.Thread(target=self._play_alone, args=(samples, rate), daemon=True).start()
+
+    def restart(self) -> None:
+        with self._lock:
+            self._close_loop()
+            self._open()
+
+    def close(self) -> None:
+        """Close the loop (the microphone and the speaker); hands-free ends."""
+        with self._lock:
+            self._hands_free = self._talking = False
+            self._close_loop()
+
+    def shutdown(self) -> None:
+        self._idle.stop()
+        self.close()
+        worker = self._worker
+        if worker is not None:
+            worker.join(3.0)
+
+    def wait_open(self, timeout: float = 10.0) -> bool:
+        """Block until the loop listens (tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            loop = self.loop
+            if loop is not None and loop.capture.wait_ready(0.05):
+                return True
+            time.sleep(0.02)
+        return False
+
+    # -- opening and closing -------------------------------------------------------------------
+    def _touch(self) -> None:
+        self._last_active = time.monotonic()
+
+    def _open(self) -> None:
+        if self._opening or self.loop is not None:
+            return
+        self._opening = True
+        self._worker = threading.Thread(target=self._run, name="heron-voice-bridge", daemon=True)
+        self._worker.start()
+
+    def _close_loop(self) -> None:
+        loop, self.loop = self.loop, None
+        if loop is not None:
+            self._closing = True
+            loop.close()  # its event stream ends; the worker thread then leaves
+
+    def _close_if_idle(self) -> None:
+        loop = self.loop
+        if loop is None or self._hands_free or self._talking:
+            return
+        if not loop.idle:
+            self._touch()
+        elif time.monotonic() - self._last_active > IDLE_CLOSE_S:
+            self._close_loop()
+
+    def _run(self) -> None:
+        """The worker: open the loop, then forward its events until it stops."""
+        lost = self._serve()
+        if lost and not self._closing:
+            self.notice.emit(f"{lost} Heron switched to the default microphone.")
+            self._refresh_devices()
+            with self._lock:
+                self._opening = True
+            if self._serve():
+                self.notice.emit("The default microphone stopped too: voice is off until one is connected.")
+
+    def _serve(self) -> str | None:
+        """Open a loop and forward its events until it stops; the message of a device lost, if any."""
+        loop = self._start_loop()
+        if loop is None:
+            return None
+        lost = None
+        for event in loop.events(poll_s=0.05):
+            if isinstance(event, Error) and event.kind == "device":
+                lost = event.message
+            self.event.emit(event)
+        with self._lock:
+            if self.loop is loop:
+                self.loop = None
+            if self.loop is None and not self._opening:  # not already replaced by a restart
+                self.open_changed.emit(False)
+        return lost
+
+    def _start_loop(self):
+        self._closing = False
+        try:
+            loop = self._build_loop()
+            loop.start()
+        except HeronError as exc:
+            self.notice.emit(exc.message)
+            self._opening = False
+            self.open_changed.emit(False)
+            return None
+        with self._lock:
+            self._opening = False
+            self.loop = loop
+            loop.set_hands_free(self._hands_free)
+            if self._talking:
+                loop.start_talking()
+        self.open_changed.emit(True)
+        return loop
+
+    @staticmethod
+    def _refresh_devices() -> None:
+        from engine.voice.devices import refresh
+
+        with contextlib.suppress(Exception):  # a stream still open elsewhere: the old list will do
+            refresh()  # PortAudio lists the devices as they are now
+
+    def _build_loop(self):
+        from engine.voice.devices import choose_device
+        from engine.voice.loop import ChatOptions, VoiceLoop
+        from engine.voice.vad import VadOptions
+
+        config = self.config
+        microphone = choose_device("input", remembered=config.input_device or None)
+        speaker = choose_device("output", remembered=config.output_device or None)
+        for choice in (microphone, speaker):
+            if choice.notice:
+                self.notice.emit(choice.notice)
+        vad = VadOptions(threshold=config.vad_threshold, release=min(0.35, config.vad_threshold * 0.7),
+                         silence_ms=config.silence_ms)  # fmt: skip
+        options = ChatOptions(
+            model=self.model_choice(),
+            vad=vad,
+            push_to_talk=not self._hands_free,
+            echo_cancel=config.echo_cancel,
+            audio_path=self.recording,
+            max_new_tokens=config.max_new_tokens,
+            think=config.think,
+            preload=False,  # the model loads with the first question, spoken or typed
+            context=self.context,
+        )
+        return VoiceLoop.open(self.engine, self._voice(), microphone.device, speaker.device, options)
+
+    def _voice(self):
+        from engine.speech.tts import open_voice
+
+        config = self.config
+        try:
+            return open_voice(config.voice, self.models_dir, config.speaking_rate)
+        except HeronError as exc:
+            if config.voice == "espeak":
+                raise
+            self.notice.emit(f"{exc.message} Heron speaks with eSpeak NG meanwhile.")
+            return open_voice("espeak", self.models_dir, config.speaking_rate)
+
+    def _play_alone(self, samples: np.ndarray, rate: int) -> None:
+        from engine.voice.devices import choose_device
+        from engine.voice.playback import Player
+
+        try:
+            speaker = choose_device("output", remembered=self.config.output_device or None)
+            player = Player(speaker.device)
+            player.start()
+        except HeronError as exc:
+            self.notice.emit(exc.message)
+            return
+        player.play(samples, rate)
+        player.wait_idle(len(samples) / rate + 5)
+        time.sleep(player.latency_s + 0.05)
+        player.close()
