@@ -17,7 +17,7 @@ from app.player import Player
 from app.recording_loader import RecordingLoader
 from app.settings import Settings, add_recent_file, open_settings, recent_files
 from app.voice_turns import VoiceTurns, turn_specs
-from engine.events import Done, Error, Event, Progress, Step, TextDelta, ThinkDelta
+from engine.events import Done, Error, Event, Progress, Step
 from engine.history import HistoryError, HistoryStore
 from engine.history.recorder import TurnRecorder, conversation_title
 from engine.requests import AskRequest, ModelChoice, TurnSpec
@@ -195,18 +195,12 @@ class Controller(QObject):
         if view is None:
             return
         self.window.progress.hide()
-        if isinstance(event, ThinkDelta):
-            view.append_reasoning(event.text)
-        elif isinstance(event, TextDelta):
-            view.append_answer(event.text)
-        elif isinstance(event, Step):
-            view.add_step(event)
+        view.apply_event(event)
+        if isinstance(event, Step):
             self._show_steps_of(view)
         elif isinstance(event, Done):
-            view.finish(event.stats)
             self._turn_finished(recorder)
         elif isinstance(event, Error):
-            view.fail(event.message)
             self.turn_view, self.recorder = None, None
             self.refresh_conversations()
 

@@ -69,8 +69,8 @@ class EngineBridge(QObject):
     def _pump(self, start) -> None:
         try:
             for event in start():
-                if isinstance(event, Error) and event.kind == "engine_crashed":
-                    self.restarted.emit(event.message)
                 self.event.emit(event)
+                if isinstance(event, Error) and event.kind == "engine_crashed":
+                    self.restarted.emit(event.message)  # after the turn's own error: the banner explains it
         finally:
             self.busy_changed.emit(False)

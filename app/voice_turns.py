@@ -221,19 +221,11 @@ class VoiceTurns(QObject):
                 self.open_turns.popleft()
             return
         self.window.progress.hide()
-        if isinstance(event, ThinkDelta):
-            view.append_reasoning(event.text)
-        elif isinstance(event, TextDelta):
-            view.append_answer(event.text)
-        elif isinstance(event, Step):
-            view.add_step(event)
+        view.apply_event(event)
+        if isinstance(event, Step):
             self.controller._show_steps_of(view)
-        elif isinstance(event, Done):
-            view.finish(event.stats)
-            self._finished(turn)
-        elif isinstance(event, Error):
-            view.fail(event.message)
-            self._finished(turn, failed=True)
+        elif isinstance(event, (Done, Error)):
+            self._finished(turn, failed=isinstance(event, Error))
 
     def _finished(self, turn: _VoiceTurn, failed: bool = False) -> None:
         self.open_turns.popleft()

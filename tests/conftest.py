@@ -35,3 +35,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def app(qtbot, tiny_model: Path):
+    """The real window and controller (offscreen), answering with the tiny model; shut down after."""
+    from app.gui import build_window
+
+    window, controller = build_window()
+    qtbot.addWidget(window)
+    controller.settings.model = str(tiny_model)
+    controller.settings.max_new_tokens = 12
+    window.show()
+    yield window, controller
+    controller.shutdown()

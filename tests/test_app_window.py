@@ -23,19 +23,6 @@ ANSWER_STEP = Step(2, 4.0, 4.0, ANSWER, 0, len(ANSWER), "answer")
 
 
 @pytest.fixture
-def app(qtbot, tiny_model: Path):
-    from app.gui import build_window
-
-    window, controller = build_window()
-    qtbot.addWidget(window)
-    controller.settings.model = str(tiny_model)
-    controller.settings.max_new_tokens = 12
-    window.show()
-    yield window, controller
-    controller.shutdown()
-
-
-@pytest.fixture
 def tones(tmp_path: Path) -> Path:
     return media.write_wav(tmp_path / "tones.wav", media.tone(seconds=6.0), 16000)
 

@@ -34,19 +34,6 @@ def beeps(tmp_path_factory) -> Path:
     return write_dataset(tmp_path_factory.mktemp("window-beeps"), clips=8, seed=4, seconds=(1.0, 2.0))
 
 
-@pytest.fixture
-def app(qtbot, tiny_model: Path):
-    from app.gui import build_window
-
-    window, controller = build_window()
-    qtbot.addWidget(window)
-    controller.settings.model = str(tiny_model)
-    controller.settings.max_new_tokens = 8
-    window.show()
-    yield window, controller
-    controller.shutdown()
-
-
 def wait(qtbot, condition, window, timeout_s: float) -> None:
     """Wait for ``condition``; on a timeout, say what the window's status line said."""
     try:

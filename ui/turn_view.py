@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QToolButton, QVBoxLayout
 
-from engine.events import Step
+from engine.events import Done, Error, Event, Step, TextDelta, ThinkDelta
 from ui.steps_list import StepsList
 from ui.timefmt import anchor_label
 
@@ -62,6 +62,19 @@ class TurnView(QFrame):
         layout.addLayout(footer)
 
     # -- streaming -----------------------------------------------------------------------------
+    def apply_event(self, event: Event) -> None:
+        """Put one event of this turn's answer where it belongs (other kinds are not the turn's)."""
+        if isinstance(event, ThinkDelta):
+            self.append_reasoning(event.text)
+        elif isinstance(event, TextDelta):
+            self.append_answer(event.text)
+        elif isinstance(event, Step):
+            self.add_step(event)
+        elif isinstance(event, Done):
+            self.finish(event.stats)
+        elif isinstance(event, Error):
+            self.fail(event.message)
+
     def append_reasoning(self, text: str) -> None:
         self.reasoning_text += text
         self.reasoning_toggle.setVisible(True)
