@@ -58,6 +58,7 @@ class Controller(QObject):
         self.window.set_recent(recent_files(self.qsettings))
         self.window.set_adapter(Path(self.settings.adapter).name if self.settings.adapter else None)
         self.trainer = None  # the trainer window's controller, once opened
+        self.models_panel = None  # the open model manager's panel, which lists the adapters
         apply_theme(self.settings.theme)
 
     def _connect(self) -> None:
@@ -425,15 +426,15 @@ class Controller(QObject):
         name = Path(folder).name if folder else None
         self.window.set_adapter(name)
         self.window.statusBar().showMessage(f"Adapter: {name}" if name else "Answering with the base model")
-        if getattr(self, "models_panel", None) is not None:
+        if self.models_panel is not None:
             self.models_panel.adapter = self.settings.adapter
             self.models_panel.refresh_adapters()
 
     def _free_engine_for_training(self) -> None:
         """Training and the model engine both need the memory: an idle engine lets its model go
         (the next question loads it again)."""
-        in_use = getattr(getattr(self.bridge, "engine", None), "owner", None)  # a spoken turn's request
-        if not self.bridge.busy and in_use is None and self.bridge.client.is_running():
+        spoken_turn_running = self.bridge.engine.owner is not None
+        if not self.bridge.busy and not spoken_turn_running and self.bridge.client.is_running():
             self.bridge.client.close()
             self.window.statusBar().showMessage("Model unloaded for training; it reloads when you ask.")
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.settings import Settings
 from engine.errors import DeviceError, HeronError
 from engine.events import Error
 from engine.requests import ModelChoice, TurnSpec
@@ -34,17 +35,17 @@ RATE = 16000
 
 @dataclass(frozen=True)
 class VoiceConfig:
-    """What the settings say about voice (``app.settings.Settings`` fields of the same names)."""
+    """What the settings say about voice (``app.settings.Settings`` fields of the same names and defaults)."""
 
-    input_device: str = ""
-    output_device: str = ""
-    voice: str = "espeak"
-    speaking_rate: float = 1.0
-    vad_threshold: float = 0.5
-    silence_ms: int = 600
-    echo_cancel: bool = True
-    max_new_tokens: int = 512
-    think: bool = False
+    input_device: str
+    output_device: str
+    voice: str
+    speaking_rate: float
+    vad_threshold: float
+    silence_ms: int
+    echo_cancel: bool
+    max_new_tokens: int
+    think: bool
 
     @classmethod
     def from_settings(cls, settings) -> VoiceConfig:
@@ -64,7 +65,7 @@ class VoiceBridge(QObject):
         self.models_dir = models_dir
         self.model_choice = model_choice
         self.context = context
-        self.config = VoiceConfig()
+        self.config = VoiceConfig.from_settings(Settings())
         self.recording: str | None = None  # the open recording the conversation is about
         self.loop = None
         self._lock = threading.RLock()
