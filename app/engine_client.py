@@ -132,12 +132,13 @@ class EngineClient:
         self._crashed_last = True
         return Error(
             "engine_crashed",
-            f"The model engine stopped unexpectedly ({_describe_exit(code)}). "
+            f"The model engine stopped unexpectedly ({describe_exit(code)}). "
             "The answer was cut short; ask again and a fresh engine starts.",
         )
 
 
-def _describe_exit(code: int | None) -> str:
+def describe_exit(code: int | None) -> str:
+    """How a child process ended, in words (shared by the engine and the trainer clients)."""
     if code is None:
         return "no exit status"
     if code < 0:

@@ -13,6 +13,7 @@ import multiprocessing
 from collections.abc import Iterator
 from typing import Any
 
+from app.engine_client import describe_exit
 from engine.events import Done, Error, Event
 
 _POLL_S = 0.05
@@ -83,7 +84,7 @@ class TrainingClient:
         code = self._process.exitcode
         self._discard()
         return Error(
-            "training_crashed", f"The training process stopped unexpectedly ({_describe_exit(code)})."
+            "training_crashed", f"The training process stopped unexpectedly ({describe_exit(code)})."
         )
 
     def _finish(self) -> None:
@@ -95,9 +96,3 @@ class TrainingClient:
         if self._conn is not None:
             self._conn.close()
         self._process, self._conn = None, None
-
-
-def _describe_exit(code: int | None) -> str:
-    from app.engine_client import _describe_exit as describe  # one wording for both child processes
-
-    return describe(code)
