@@ -67,7 +67,6 @@ class Capture:
         self._ready = threading.Event()
         self.samples_read = 0  # 16 kHz samples handed out: the stream clock
         self.latency_s = 0.0  # the device's input latency, as the stream reports it
-        self._anchor = (0, time.monotonic())
         self._clock = StreamClock(self.native_rate)
         self._frames_in = 0  # samples the device delivered so far
 
@@ -119,8 +118,7 @@ class Capture:
         started = now - (behind if 0.0 <= behind < 1.0 else self.latency_s)
         self._clock.update(self._frames_in, started)
         self._frames_in += frames
-        captured_end = self._clock.time_of(self._frames_in)
-        self._blocks.put((indata.mean(axis=1) if indata.shape[1] > 1 else indata[:, 0].copy(), captured_end))
+        self._blocks.put(indata.mean(axis=1) if indata.shape[1] > 1 else indata[:, 0].copy())
         self._last_block_at = now
         self._ready.set()
 
@@ -141,16 +139,19 @@ class Capture:
         if not blocks:
             self._check_alive()
             return np.zeros(0, np.float32)
-        audio = np.concatenate([b for b, _ in blocks]).astype(np.float32, copy=False)
+        audio = np.concatenate(blocks).astype(np.float32, copy=False)
         out = self._resampler.resample_chunk(audio)
         self.samples_read += len(out)
-        self._anchor = (self.samples_read, blocks[-1][1])
         return out
 
     def time_of(self, position_s: float) -> float:
-        """The ``time.monotonic`` moment at which the 16 kHz stream position ``position_s`` was captured."""
-        count, captured_end = self._anchor
-        return captured_end - (count / RATE - position_s)
+        """The ``time.monotonic`` moment at which the 16 kHz stream position ``position_s`` was captured.
+
+        From the device's own smoothed clock: the resampler hands out a varying number of samples
+        per block, so pairing its output count with the last block's time jittered by ±5 ms, and
+        the echo canceller lines the speaker's stream up with the microphone's by these times.
+        """
+        return self._clock.time_of(position_s * self.native_rate)
 
     def _check_alive(self) -> None:
         if self._stream is None:

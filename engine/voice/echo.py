@@ -75,8 +75,10 @@ class EchoCanceller:
         self._lock = threading.Lock()
         self._incoming: list[tuple[np.ndarray, int, float]] = []  # (samples, rate, heard_at)
         self._resamplers: dict[int, soxr.ResampleStream] = {}
-        self._far = np.zeros(0, np.float32)  # 16 kHz far end not yet given to the canceller
-        self._far_end_at = 0.0  # when the last sample of ``_far`` is heard
+        self._far = np.zeros(0, np.float32)  # 16 kHz far end not yet cut into frames
+        self._far_out = 0  # 16 kHz far-end samples produced so far
+        self._far_in_s = 0.0  # seconds of far end received so far
+        self._far_zero = 0.0  # when 16 kHz far-end sample 0 was heard: sample k is heard at zero + k / RATE
         self._frames: deque[tuple[np.ndarray, float]] = deque()  # far-end 10 ms frames, heard_at
         self._near_rest = np.zeros(0, np.float32)
         self._pending_out = np.zeros(0, np.float32)
@@ -143,17 +145,22 @@ class EchoCanceller:
         with self._lock:
             incoming, self._incoming = self._incoming, []
         for samples, rate, heard_at in incoming:
+            # Times come from the input: the resampler hands out a varying share of each block
+            # (its output count jittered the frames' times by milliseconds), but its output
+            # sample k is always input time k / RATE.
+            self._far_zero = heard_at - self._far_in_s
+            self._far_in_s += len(samples) / rate
             if rate != RATE:
                 stream = self._resamplers.get(rate)
                 if stream is None:
                     stream = self._resamplers[rate] = soxr.ResampleStream(rate, RATE, 1, dtype="float32")
                 samples = stream.resample_chunk(samples.astype(np.float32, copy=False))
             self._far = np.concatenate([self._far, samples])
-            self._far_end_at = heard_at + len(samples) / RATE
+            self._far_out += len(samples)
         whole = len(self._far) // FRAME * FRAME
-        first_at = self._far_end_at - len(self._far) / RATE
+        first = self._far_out - len(self._far)
         for start in range(0, whole, FRAME):
-            self._frames.append((self._far[start : start + FRAME], first_at + start / RATE))
+            self._frames.append((self._far[start : start + FRAME], self._far_zero + (first + start) / RATE))
         self._far = self._far[whole:]
         while len(self._frames) > _MAX_REFERENCE_S / FRAME_S:
             self._frames.popleft()
