@@ -133,7 +133,7 @@ class Bench:
         heard, spoken_end = self.mic.play(interruption)
         onset = heard + int(np.nonzero(np.abs(interruption) > 0.01)[0][0]) / 16000
         time.sleep(0.6)
-        times, samples = self.recorder._timeline()
+        times, samples = self.recorder._timeline(onset)
         window = (times >= onset) & (times <= spoken_end + 0.5) & (np.abs(samples) > 0.01)
         stopped = float(times[window][-1]) if window.any() else onset
         barged = self._wait(BargeIn, started, timeout=2) is not None
@@ -147,8 +147,9 @@ class Bench:
     def _wait_until_speaking(self, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            times, samples = self.recorder._timeline()
-            recent = times > time.monotonic() - 0.08
+            since = time.monotonic() - 0.08
+            times, samples = self.recorder._timeline(since)
+            recent = times > since
             if recent.any() and np.abs(samples[recent]).max() > 0.1:
                 return
             time.sleep(0.005)

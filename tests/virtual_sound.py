@@ -127,14 +127,28 @@ class SpeakerRecorder:
         with self._lock:
             self._blocks.clear()
 
-    def _timeline(self) -> tuple[np.ndarray, np.ndarray]:
-        """(sample times, samples) at the native rate."""
+    def _timeline(self, after: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(sample times, samples) at the native rate; with ``after``, only from blocks that end later.
+
+        Polled every few milliseconds by the bench and the tests, so it looks at the recent
+        blocks only: building the whole recording each time held the interpreter for tens of
+        milliseconds and made Heron's own speaker underrun, which is not what is measured.
+        """
         with self._lock:
-            blocks = list(self._blocks)
+            first = len(self._blocks)
+            if after is None:
+                first = 0
+            else:
+                while first > 0 and self._ends_after(self._blocks[first - 1], after):
+                    first -= 1
+            blocks = self._blocks[first:]
         if not blocks:
             return np.zeros(0), np.zeros(0, np.float32)
         times = np.concatenate([t + np.arange(len(b)) / self._native for t, b in blocks])
         return times, np.concatenate([b for _, b in blocks])
+
+    def _ends_after(self, block: tuple[float, np.ndarray], moment: float) -> bool:
+        return block[0] + len(block[1]) / self._native >= moment
 
     def audio(self) -> np.ndarray:
         """Everything recorded so far, at ``rate``."""
@@ -143,13 +157,13 @@ class SpeakerRecorder:
 
     def onset_after(self, after: float, threshold: float = 0.01) -> float | None:
         """The monotonic time of the first sample louder than ``threshold`` after ``after``."""
-        times, samples = self._timeline()
+        times, samples = self._timeline(after)
         loud = np.nonzero((times > after) & (np.abs(samples) > threshold))[0]
         return float(times[loud[0]]) if len(loud) else None
 
     def silent_from(self, after: float, hold_s: float = 0.1, threshold: float = 0.01) -> float | None:
         """The start of the first stretch of ``hold_s`` of silence after ``after``."""
-        times, samples = self._timeline()
+        times, samples = self._timeline(after)
         mask = times > after
         times, loud = times[mask], np.abs(samples[mask]) > threshold
         if not len(times):
