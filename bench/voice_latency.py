@@ -230,7 +230,7 @@ def report(silence_ms: int, turns, barges, erle: float, false_turns: int, held: 
     )
     print(f"ERLE on the loopback echo path: {erle:.1f} dB; turns started by echo alone: {false_turns}")
     print(f"during the barge-in turns the speaker was held {held[0]} times and resumed {held[1]} times "
-          "(a resume: a hold that was not the user)")  # fmt: skip
+          "(a resume: a hold that ended with no barge-in confirmed)")  # fmt: skip
     print(json.dumps({
         "bench": "voice_latency",
         "silence_ms": silence_ms,
