@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import multiprocessing
-import signal
 import threading
 import time
 from collections.abc import Iterator
 
+from app.child_process import ChildProcess
 from engine.events import Done, Error, Event
 from engine.requests import AskRequest, LoadRequest
 
@@ -26,9 +25,7 @@ CANCEL_GRACE_S = 0.15  # after this the caller is told "cancelled" even if the e
 class EngineClient:
     def __init__(self, log_dir: str | None = None):
         self.log_dir = log_dir
-        self._context = multiprocessing.get_context("spawn")
-        self._process = None
-        self._conn = None
+        self.child = ChildProcess("heron-engine")
         self._ids = itertools.count(1)
         self._current: int | None = None
         self._cancel_requested = threading.Event()
@@ -38,41 +35,29 @@ class EngineClient:
     # -- lifecycle ---------------------------------------------------------------------------
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        return self.child.pid
 
     def is_running(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return self.child.is_running()
 
     def start(self) -> None:
         if self.is_running():
             return
-        self._discard()
-        parent, child = self._context.Pipe()
         from engine.service import serve
 
-        self._process = self._context.Process(
-            target=serve, args=(child, self.log_dir), name="heron-engine", daemon=True
-        )
-        self._process.start()
-        child.close()
-        self._conn = parent
+        self.child.spawn(serve, self.log_dir)
         self.restarts += self._crashed_last
         self._crashed_last = False
 
     def close(self, timeout: float = 5.0) -> None:
         if self.is_running():
             with contextlib.suppress(OSError):  # already gone
-                self._conn.send(("shutdown", 0, None))
-            self._process.join(timeout)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
-        self._discard()
-
-    def _discard(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        self._process, self._conn = None, None
+                self.child.conn.send(("shutdown", 0, None))
+            self.child.process.join(timeout)
+            if self.child.process.is_alive():
+                self.child.process.kill()
+                self.child.process.join()
+        self.child.discard()
 
     # -- requests ----------------------------------------------------------------------------
     def ask(self, request: AskRequest) -> Iterator[Event]:
@@ -91,7 +76,7 @@ class EngineClient:
         self._current = request_id
         self._cancel_requested.clear()
         try:
-            self._conn.send((op, request_id, request))
+            self.child.conn.send((op, request_id, request))
         except OSError:
             yield self._crashed()
             return
@@ -104,7 +89,7 @@ class EngineClient:
         cancel_sent_at: float | None = None
         while True:
             if self._cancel_requested.is_set() and cancel_sent_at is None:
-                self._conn.send(("cancel", request_id, None))
+                self.child.conn.send(("cancel", request_id, None))
                 cancel_sent_at = time.monotonic()
             if cancel_sent_at and time.monotonic() - cancel_sent_at > CANCEL_GRACE_S:
                 yield Done({"finish": "cancelled"})  # the engine finishes on its own and is ignored
@@ -118,31 +103,18 @@ class EngineClient:
 
     def _receive(self, request_id: int) -> Event | None:
         try:
-            if not self._conn.poll(_POLL_S):
-                return None if self._process.is_alive() else self._crashed()
-            rid, event = self._conn.recv()
+            if not self.child.conn.poll(_POLL_S):
+                return None if self.child.process.is_alive() else self._crashed()
+            rid, event = self.child.conn.recv()
         except (EOFError, OSError):
             return self._crashed()
         return event if rid == request_id else None  # late events of an abandoned request
 
     def _crashed(self) -> Error:
-        self._process.join(1.0)
-        code = self._process.exitcode
-        self._discard()
+        how = self.child.exit_description()
         self._crashed_last = True
         return Error(
             "engine_crashed",
-            f"The model engine stopped unexpectedly ({describe_exit(code)}). "
+            f"The model engine stopped unexpectedly ({how}). "
             "The answer was cut short; ask again and a fresh engine starts.",
         )
-
-
-def describe_exit(code: int | None) -> str:
-    """How a child process ended, in words (shared by the engine and the trainer clients)."""
-    if code is None:
-        return "no exit status"
-    if code < 0:
-        name = signal.Signals(-code).name
-        hint = ": often the system ran out of memory" if name == "SIGKILL" else ""
-        return f"killed by {name}{hint}"
-    return f"exit status {code}"

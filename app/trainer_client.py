@@ -9,11 +9,10 @@ events until ``Done`` or ``Error``; a process that dies without saying so gives 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 from collections.abc import Iterator
 from typing import Any
 
-from app.engine_client import describe_exit
+from app.child_process import ChildProcess
 from engine.events import Done, Error, Event
 
 _POLL_S = 0.05
@@ -22,16 +21,14 @@ _POLL_S = 0.05
 class TrainingClient:
     def __init__(self, log_dir: str | None = None):
         self.log_dir = log_dir
-        self._context = multiprocessing.get_context("spawn")
-        self._process = None
-        self._conn = None
+        self.child = ChildProcess("heron-trainer")
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        return self.child.pid
 
     def is_running(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return self.child.is_running()
 
     def start(self, settings: dict[str, Any], resume: str) -> None:
         """Start a run of ``settings`` (TrainConfig fields); ``resume``: auto, require or never."""
@@ -39,14 +36,7 @@ class TrainingClient:
 
         if self.is_running():
             raise RuntimeError("a training run is already going")
-        self._discard()
-        parent, child = self._context.Pipe()
-        self._process = self._context.Process(
-            target=serve, args=(child, settings, resume, self.log_dir), name="heron-trainer", daemon=True
-        )
-        self._process.start()
-        child.close()
-        self._conn = parent
+        self.child.spawn(serve, settings, resume, self.log_dir)
 
     def events(self) -> Iterator[Event]:
         """The run's events, ending with ``Done`` or ``Error``."""
@@ -61,38 +51,29 @@ class TrainingClient:
 
     def stop(self) -> None:
         """Stop after the current step, writing a checkpoint first; the run then ends with Done."""
-        if self._conn is not None:
+        if self.child.conn is not None:
             with contextlib.suppress(OSError):  # already gone: events() reports how
-                self._conn.send("stop")
+                self.child.conn.send("stop")
 
     def kill(self) -> None:
         """End the process at once (the app is closing and cannot wait); the last checkpoint stays."""
         if self.is_running():
-            self._process.kill()
-            self._process.join(5.0)
+            self.child.process.kill()
+            self.child.process.join(5.0)
 
     def _receive(self) -> Event | None:
         try:
-            if self._conn.poll(_POLL_S):
-                return self._conn.recv()
+            if self.child.conn.poll(_POLL_S):
+                return self.child.conn.recv()
         except (EOFError, OSError):
             return self._crashed()
-        return None if self._process.is_alive() else self._crashed()
+        return None if self.child.process.is_alive() else self._crashed()
 
     def _crashed(self) -> Error:
-        self._process.join(1.0)
-        code = self._process.exitcode
-        self._discard()
-        return Error(
-            "training_crashed", f"The training process stopped unexpectedly ({describe_exit(code)})."
-        )
+        how = self.child.exit_description()
+        return Error("training_crashed", f"The training process stopped unexpectedly ({how}).")
 
     def _finish(self) -> None:
-        if self._process is not None:
-            self._process.join(10.0)
-        self._discard()
-
-    def _discard(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        self._process, self._conn = None, None
+        if self.child.process is not None:
+            self.child.process.join(10.0)
+        self.child.discard()

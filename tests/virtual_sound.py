@@ -135,12 +135,9 @@ class SpeakerRecorder:
         milliseconds and made Heron's own speaker underrun, which is not what is measured.
         """
         with self._lock:
-            first = len(self._blocks)
-            if after is None:
-                first = 0
-            else:
-                while first > 0 and self._ends_after(self._blocks[first - 1], after):
-                    first -= 1
+            first = 0 if after is None else len(self._blocks)
+            while first > 0 and self._ends_after(self._blocks[first - 1], after):
+                first -= 1
             blocks = self._blocks[first:]
         if not blocks:
             return np.zeros(0), np.zeros(0, np.float32)
