@@ -1,7 +1,8 @@
 """The microphone: an input stream at the device's own rate, handed out as 16 kHz mono float32.
 
 Opening a device at 16 kHz would make PortAudio or the sound server resample it, often badly
-and with extra latency; soxr's streaming resampler does it here, with no clicks between blocks.
+and with extra latency; ``LiveResampler`` does it here, with no clicks between blocks and every
+block's share handed out at once.
 The stream callback only copies and queues (it runs on the audio thread); ``read`` does the rest.
 
 A device that stops delivering blocks (unplugged, server gone) raises ``DeviceLostError`` from
@@ -17,11 +18,11 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-import soxr
 
 from engine.errors import DeviceError
 from engine.voice.clock import StreamClock
 from engine.voice.devices import SoundDevice
+from engine.voice.resampler import LiveResampler
 
 RATE = 16000
 FIRST_BLOCK_TIMEOUT_S = 6.0  # some servers deliver the first block a second or two late
@@ -59,7 +60,7 @@ class Capture:
         self.first_block_timeout_s = first_block_timeout_s
         self._factory = stream_factory
         self._blocks: queue.SimpleQueue = queue.SimpleQueue()
-        self._resampler = soxr.ResampleStream(self.native_rate, RATE, 1, dtype="float32", quality="HQ")
+        self._resampler = LiveResampler(self.native_rate, RATE)
         self._stream = None
         self._opened_at = 0.0
         self._last_block_at: float | None = None
@@ -140,7 +141,7 @@ class Capture:
             self._check_alive()
             return np.zeros(0, np.float32)
         audio = np.concatenate(blocks).astype(np.float32, copy=False)
-        out = self._resampler.resample_chunk(audio)
+        out = self._resampler.process(audio)
         self.samples_read += len(out)
         return out
 

@@ -16,12 +16,10 @@ quiet speech well). So while the speaker is active, a 10 ms frame that the cance
 than ``gate_db`` quieter is muted: that frame was mostly echo. A person talking over Heron is not
 cancelled, so their frames pass (down to about ``gate_db`` below the echo's level).
 
-While the far end is active AEC3 also suppresses the near end hard (by 60 dB when it has never
-heard an echo, as with a headset), so a person talking over Heron can vanish from its output.
-``near_end`` therefore comes from the raw microphone: a double-talk detector that flags a frame
-louder than the far end, times the echo coupling learned so far, could explain (Geigel's test,
-with the coupling followed over echo-only frames). The loop pauses the speaker on it; once the
-far end is silent, the canceller passes the person's voice again.
+While the far end is active AEC3 also suppresses the near end hard, so a person talking over
+Heron can vanish from its output. ``near_end`` therefore comes from the raw microphone and the far
+end lined up with it (``doubletalk.DoubleTalk``); the loop pauses the speaker on it, and once the
+far end is silent the canceller passes the person's voice again.
 """
 
 from __future__ import annotations
@@ -30,7 +28,9 @@ import threading
 from collections import deque
 
 import numpy as np
-import soxr
+
+from engine.voice.doubletalk import DoubleTalk
+from engine.voice.resampler import LiveResampler
 
 RATE = 16000
 FRAME = RATE // 100  # the processing module takes exactly 10 ms frames
@@ -40,11 +40,12 @@ GATE_DB = 18.0
 LEAD_S = 0.12
 _FAR_ACTIVE_RMS = 10 ** (-50 / 20)  # far end louder than -50 dBFS counts as the speaker playing
 _FAR_HOLD_S = 0.4  # the echo outlasts the far end by the path delay and the room's reverb
-_ECHO_WINDOW_S = 0.5  # an echo arrives within this of its far-end frame
-_NEAR_END_MARGIN = 4.0  # 12 dB louder than the coupling explains: someone is talking
-_NEAR_END_FLOOR = 10 ** (-50 / 20)  # quieter than this is never taken for a person
-_COUPLING_START = 1.0  # the echo path's gain (mic level / far-end level) before any is measured
-_COUPLING_FOLLOW = 0.02  # per echo-only frame
+_HISTORY_S = 1.0  # far end kept to line up with the microphone for the double-talk test
+_RELOCK_S = 0.05  # the times and the counts this far apart...
+_RELOCK_FRAMES = 50  # ... for this many frames in a row (not a late callback): line up again
+_DRIFT_FOLLOW = 0.01  # per frame: how fast the line-up follows the times (two clocks drift apart)
+_DRIFT_STEP = 32  # samples (2 ms): the line-up moves once they drift this far
+_LINEUP_AHEAD_S = 0.03  # the microphone is lined up with the far end heard this much later
 
 
 def _to_int16(samples: np.ndarray) -> np.ndarray:
@@ -74,16 +75,20 @@ class EchoCanceller:
             )
         self._lock = threading.Lock()
         self._incoming: list[tuple[np.ndarray, int, float]] = []  # (samples, rate, heard_at)
-        self._resamplers: dict[int, soxr.ResampleStream] = {}
+        self._resamplers: dict[int, LiveResampler] = {}
         self._far = np.zeros(0, np.float32)  # 16 kHz far end not yet cut into frames
         self._far_out = 0  # 16 kHz far-end samples produced so far
         self._far_in_s = 0.0  # seconds of far end received so far
         self._far_zero = 0.0  # when 16 kHz far-end sample 0 was heard: sample k is heard at zero + k / RATE
+        self._history = np.zeros(round(_HISTORY_S * RATE), np.float32)  # the last second of far end
         self._frames: deque[tuple[np.ndarray, float]] = deque()  # far-end 10 ms frames, heard_at
         self._near_rest = np.zeros(0, np.float32)
+        self._near_count = 0  # 16 kHz microphone samples framed so far
+        self._lineup: int | None = None  # far-end sample index heard with microphone sample 0
+        self._apart_frames = 0
+        self._drift = 0.0  # samples: how far the times have drifted from the line-up, smoothed
         self._pending_out = np.zeros(0, np.float32)
-        self._far_levels: deque[tuple[float, float]] = deque()  # (heard_at, rms) of recent far-end frames
-        self.coupling = _COUPLING_START
+        self.double_talk = DoubleTalk()
         self._near_end: list[bool] = []
 
     def add_reference(self, samples: np.ndarray, rate: int, heard_at: float) -> None:
@@ -111,7 +116,7 @@ class EchoCanceller:
             moment = first_frame_at + (start + FRAME) / RATE
             self._feed_far_until(moment + LEAD_S)
             raw = near[start : start + FRAME]
-            self._near_end.append(self._double_talk(raw, moment))
+            self._near_end.append(self.double_talk.process(self._far_heard_with(moment), raw))
             cleaned = self._process_frame(raw)
             if (
                 self.gate is not None
@@ -128,35 +133,60 @@ class EchoCanceller:
         flags, self._near_end = self._near_end, []
         return flags
 
-    def _double_talk(self, raw: np.ndarray, moment: float) -> bool:
-        while self._far_levels and self._far_levels[0][0] < moment - _ECHO_WINDOW_S:
-            self._far_levels.popleft()
-        far = max((level for heard_at, level in self._far_levels if heard_at <= moment), default=0.0)
-        level = _rms(raw)
-        if far < _FAR_ACTIVE_RMS:
-            return False  # nothing playing: the turn detector decides
-        if level > _NEAR_END_FLOOR and level > _NEAR_END_MARGIN * self.coupling * far:
-            return True
-        self.coupling += _COUPLING_FOLLOW * (level / far - self.coupling)
-        return False
+    def _far_heard_with(self, moment: float) -> np.ndarray:
+        """The far end as it was heard during the 10 ms microphone frame ending at ``moment``.
+
+        Lined up by sample counts, which the reported times set and then only correct: times
+        wander by milliseconds from block to block, but over seconds they show two clocks
+        drifting apart (``_follow_times``). What else moves the echo (the room, the sound
+        server's buffering) the double-talk test's delay search follows.
+        """
+        frame_index = self._near_count
+        self._near_count += FRAME
+        if self._far_out == 0:
+            return np.zeros(FRAME, np.float32)
+        # The far end heard a little *after* the frame: the times can be off by milliseconds
+        # either way, and the delay search only looks for echoes that come after their sound.
+        # (The far end reaches us one output latency before it is heard, so that much is known.)
+        heard_index = round((moment - FRAME_S + _LINEUP_AHEAD_S - self._far_zero) * RATE)
+        self._follow_times(heard_index - frame_index)
+        start = frame_index + self._lineup - (self._far_out - len(self._history))
+        frame = np.zeros(FRAME, np.float32)
+        have = self._history[max(start, 0) : max(start + FRAME, 0)]
+        frame[max(-start, 0) : max(-start, 0) + len(have)] = have
+        return frame
+
+    def _follow_times(self, lineup: int) -> None:
+        """Keep the line-up with the times: in small steps as two clocks drift apart (by about
+        100 ppm between two sound devices), at once when they jump (a stream restarted)."""
+        apart = self._lineup is None or abs(lineup - self._lineup) > _RELOCK_S * RATE
+        self._apart_frames = self._apart_frames + 1 if apart else 0
+        if self._lineup is None or self._apart_frames >= _RELOCK_FRAMES:
+            self._lineup, self._apart_frames, self._drift = lineup, 0, 0.0
+            return
+        self._drift += _DRIFT_FOLLOW * (lineup - self._lineup - self._drift)
+        if abs(self._drift) >= _DRIFT_STEP:
+            step = round(self._drift)
+            self._lineup += step
+            self._drift -= step
 
     # -- far end ---------------------------------------------------------------------------------
     def _take_incoming(self) -> None:
         with self._lock:
             incoming, self._incoming = self._incoming, []
         for samples, rate, heard_at in incoming:
-            # Times come from the input: the resampler hands out a varying share of each block
-            # (its output count jittered the frames' times by milliseconds), but its output
-            # sample k is always input time k / RATE.
+            # Times come from the input: the resampler hands out a varying share of each block,
+            # but its output sample k is always input time k / RATE.
             self._far_zero = heard_at - self._far_in_s
             self._far_in_s += len(samples) / rate
             if rate != RATE:
                 stream = self._resamplers.get(rate)
                 if stream is None:
-                    stream = self._resamplers[rate] = soxr.ResampleStream(rate, RATE, 1, dtype="float32")
-                samples = stream.resample_chunk(samples.astype(np.float32, copy=False))
+                    stream = self._resamplers[rate] = LiveResampler(rate, RATE)
+                samples = stream.process(samples)
             self._far = np.concatenate([self._far, samples])
             self._far_out += len(samples)
+            self._history = np.concatenate([self._history[len(samples) :], samples[-len(self._history) :]])
         whole = len(self._far) // FRAME * FRAME
         first = self._far_out - len(self._far)
         for start in range(0, whole, FRAME):
@@ -169,9 +199,7 @@ class EchoCanceller:
         """Give the canceller every far-end frame heard before ``moment``."""
         while self._frames and self._frames[0][1] + FRAME_S <= moment:
             samples, heard_at = self._frames.popleft()
-            level = _rms(samples)
-            self._far_levels.append((heard_at, level))
-            if level > _FAR_ACTIVE_RMS:
+            if _rms(samples) > _FAR_ACTIVE_RMS:
                 self._far_active_until = heard_at + _FAR_HOLD_S
             frame = self._rtc.AudioFrame(bytearray(_to_int16(samples).tobytes()), RATE, 1, FRAME)
             self._apm.process_reverse_stream(frame)
@@ -192,12 +220,20 @@ class EchoCanceller:
         return given
 
 
-def cancel_offline(far: np.ndarray, mic: np.ndarray, canceller: EchoCanceller | None = None) -> np.ndarray:
-    """Run the canceller over a recorded far-end/microphone pair (same clock), 10 ms at a time."""
+def cancel_offline(
+    far: np.ndarray, mic: np.ndarray, canceller: EchoCanceller | None = None, ahead_s: float = 0.05
+) -> np.ndarray:
+    """Run the canceller over a recorded far-end/microphone pair (same clock), 10 ms at a time.
+
+    The far end arrives ``ahead_s`` before it is heard, as from a speaker with that much buffered.
+    """
     canceller = canceller or EchoCanceller()
     out = np.zeros(len(mic), np.float32)
+    ahead = round(ahead_s * RATE / FRAME) * FRAME
     for start in range(0, len(mic) - FRAME + 1, FRAME):
-        canceller.add_reference(far[start : start + FRAME], RATE, start / RATE)
+        if start == 0:
+            canceller.add_reference(far[:ahead], RATE, 0.0)
+        canceller.add_reference(far[start + ahead : start + ahead + FRAME], RATE, (start + ahead) / RATE)
         out[start : start + FRAME] = canceller.process(mic[start : start + FRAME], (start + FRAME) / RATE)
     return out
 

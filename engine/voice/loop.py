@@ -11,8 +11,9 @@ the turn detector:
 - a pause in the user's speech starts the answer early but *held* (nothing shown or heard); if
   the user goes on talking it is dropped, and when the pause becomes the end of the turn it is
   released, so the reply starts about one silence window after the user stops;
-- while Heron speaks (an answer, or ``say``), a voice on the microphone (the echo canceller's
-  double-talk flag, loud echo-free sound, or the detector's onset) pauses the speaker at once;
+- while Heron speaks (an answer, or ``say``), a voice on the microphone (the double-talk test;
+  without echo cancellation a loud microphone; until the test has found the echo path, the
+  detector's onset) pauses the speaker at once;
   voice that goes on once the echo of what was already playing has died out is the user's: the
   speaker stops and the answer is cancelled (barge-in), kept and marked as interrupted in the
   turn record and in the turn's ``Done`` stats. Anything else (a blip, a leak of Heron's own
@@ -62,12 +63,9 @@ SPOKEN_QUESTION = ""  # the question is the audio itself
 LEVEL_EVERY_S = 0.1
 PTT_PRE_ROLL_S = 0.3
 PTT_MIN_S = 0.1  # a press shorter than this holds no question
-BARGE_LEVEL = 10 ** (-50 / 20)  # echo-cancelled sound this loud while Heron speaks may be the user
+BARGE_LEVEL = 10 ** (-50 / 20)  # without echo cancellation: this loud while Heron speaks may be the user
 BARGE_FRAMES = 2  # ... for this many 10 ms frames in a row: pause the speaker
-DOUBLE_TALK_FRAMES = 4  # or the canceller's double-talk flag for this many
-FALSE_ALARM_HOLD_S = 1.0  # after holding the speaker for nothing, the double-talk test rests this long...
-FALSE_ALARM_MAX_S = 4.0  # ... doubling with each false alarm up to this
-FALSE_ALARM_MEMORY_S = 10.0  # false alarms further apart than this start the count again
+DOUBLE_TALK_FRAMES = 2  # with it: the double-talk test's verdict for this many frames in a row
 BARGE_CONFIRM_S = 0.6  # no speech confirmed within this (and quiet): resume speaking
 ECHO_TAIL_S = (
     0.35  # after a pause, echo of what was already on its way has died out (and the detector noticed)
@@ -127,11 +125,7 @@ class VoiceLoop:
         self._fed_s = 0.0  # 16 kHz stream time fed to the detector
         # While paused for a possible barge-in: (onset stream time, when paused, stream time when paused).
         self._barge: tuple[float, float, float] | None = None
-        self._loud_frames = 0  # consecutive loud 10 ms frames while Heron speaks
-        self._talk_frames = 0  # consecutive frames the canceller took for double talk
-        self._watch_again_at = 0.0  # the double-talk test rests until then (after false alarms)
-        self._false_alarms = 0
-        self._last_false_alarm = -FALSE_ALARM_MEMORY_S
+        self._voice_frames = 0  # consecutive 10 ms frames that seemed to hold a voice while Heron speaks
         self._confirmed = False  # the detector's current turn was reported (SpeechStarted)
         self._recent: deque[np.ndarray] = deque()
         self._ptt: list[np.ndarray] | None = None
@@ -389,33 +383,34 @@ class VoiceLoop:
     def _watch_for_voice(self, clean: np.ndarray) -> None:
         """Pause the speaker the moment someone seems to talk over Heron.
 
-        With echo cancellation that is the canceller's double-talk flag (the canceller itself
-        mutes a person talking over the far end); without, a loud microphone. The detector needs
-        a few chunks to be sure and hears speech over Heron's voice badly: pausing first gets the
+        With echo cancellation that is the double-talk test (the canceller itself mutes a person
+        talking over the far end); without, a loud microphone. The turn detector needs a few
+        chunks to be sure and hears speech over Heron's voice badly: pausing first gets the
         speaker silent in tens of milliseconds and gives the detector the voice without the echo.
         Unconfirmed, the speaker resumes.
         """
-        near_end = self.echo.take_near_end() if self.echo.enabled else []
-        if time.monotonic() < self._watch_again_at:
-            near_end = []  # the double-talk test rests after false alarms (see ``_false_alarm``)
+        if self.echo.enabled:
+            frames = self.echo.take_near_end()
+            needed = DOUBLE_TALK_FRAMES
+        else:
+            whole = len(clean) // 160 * 160
+            levels = np.sqrt(np.mean(np.square(clean[:whole].reshape(-1, 160), dtype=np.float64), axis=1))
+            frames = list(levels >= BARGE_LEVEL)
+            needed = BARGE_FRAMES
         if self._barge is not None or not self._speaking() or self.player.paused:
-            self._loud_frames = self._talk_frames = 0
+            self._voice_frames = 0
             return
-        whole = len(clean) // 160 * 160
-        levels = np.sqrt(np.mean(np.square(clean[:whole].reshape(-1, 160), dtype=np.float64), axis=1))
-        for index, level in enumerate(levels):
-            self._loud_frames = self._loud_frames + 1 if level >= BARGE_LEVEL else 0
-            talking = index < len(near_end) and near_end[index]
-            self._talk_frames = self._talk_frames + 1 if talking else 0
-            if self._loud_frames >= BARGE_FRAMES or self._talk_frames >= DOUBLE_TALK_FRAMES:
-                onset_s = self._fed_s - (len(levels) - index) * 160 / RATE
+        for index, voice in enumerate(frames):
+            self._voice_frames = self._voice_frames + 1 if voice else 0
+            if self._voice_frames >= needed:
+                onset_s = self._fed_s - (len(frames) - index + needed - 1) * 160 / RATE
                 self._pause_for(onset_s)
                 return
 
     def _pause_for(self, onset_s: float) -> None:
         self.player.pause()
         self._barge = (onset_s, time.monotonic(), self._fed_s)
-        self._loud_frames = 0
+        self._voice_frames = 0
 
     def _settle_barge(self) -> None:
         """While paused for the user: confirm the barge-in, or resume when it was nothing.
@@ -443,29 +438,16 @@ class VoiceLoop:
         ):
             self._barge = None
             self.player.resume()
-            self._false_alarm()
-
-    def _false_alarm(self) -> None:
-        """The speaker was held for nothing: rest the double-talk test a while, longer each time.
-
-        After a stretch of double talk (a barge-in) the test can keep taking Heron's own echo for
-        a voice, holding the speaker again and again (a stutter); the echo-free level and the
-        detector's onset still watch meanwhile.
-        """
-        now = time.monotonic()
-        self._false_alarms = (
-            self._false_alarms + 1 if now - self._last_false_alarm < FALSE_ALARM_MEMORY_S else 1
-        )
-        self._last_false_alarm = now
-        self._watch_again_at = now + min(
-            FALSE_ALARM_HOLD_S * 2 ** (self._false_alarms - 1), FALSE_ALARM_MAX_S
-        )
 
     def _confirm_turn(self, at_s: float) -> None:
         self._confirmed = True
         self._emit(SpeechStarted(round(at_s, 3)))
 
     def _on_onset(self, event: VadEvent) -> None:
+        # Once the double-talk test knows whether and how the microphone hears the speaker it
+        # decides; until then (the first second Heron speaks) the detector's onset watches.
+        if self.echo.enabled and self.echo.double_talk.hears_echo is not None:
+            return
         if self._speaking() and self._barge is None:
             self._pause_for(event.at_s - CHUNK / RATE)  # silence first; decide whether it was speech after
 
