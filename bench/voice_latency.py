@@ -209,10 +209,12 @@ def main() -> None:
                 held = (bench.pauses - pauses_before[0], bench.resumes - pauses_before[1])
         finally:
             bench.close()
-    report(args.silence_ms, turns, barges, erle, false_turns, held)
+    report(args.silence_ms, turns, barges, erle, false_turns, held, bench.loop.player.underruns)
 
 
-def report(silence_ms: int, turns, barges, erle: float, false_turns: int, held: tuple[int, int]) -> None:
+def report(
+    silence_ms: int, turns, barges, erle: float, false_turns: int, held: tuple[int, int], underruns: int
+) -> None:
     stages = (
         "voice_end_detected_ms",
         "voice_first_token_ms",
@@ -231,6 +233,7 @@ def report(silence_ms: int, turns, barges, erle: float, false_turns: int, held: 
     print(f"ERLE on the loopback echo path: {erle:.1f} dB; turns started by echo alone: {false_turns}")
     print(f"during the barge-in turns the speaker was held {held[0]} times and resumed {held[1]} times "
           "(a resume: a hold that ended with no barge-in confirmed)")  # fmt: skip
+    print(f"Heron's speaker ran out of sound {underruns} times (each moves the echo the canceller follows)")
     print(json.dumps({
         "bench": "voice_latency",
         "silence_ms": silence_ms,

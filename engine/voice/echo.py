@@ -45,7 +45,7 @@ _RELOCK_S = 0.05  # the times and the counts this far apart...
 _RELOCK_FRAMES = 50  # ... for this many frames in a row (not a late callback): line up again
 _DRIFT_FOLLOW = 0.01  # per frame: how fast the line-up follows the times (two clocks drift apart)
 _DRIFT_STEP = 32  # samples (2 ms): the line-up moves once they drift this far
-_LINEUP_AHEAD_S = 0.03  # the microphone is lined up with the far end heard this much later
+_LINEUP_AHEAD_S = 0.02  # the microphone is lined up with the far end heard this much later
 
 
 def _to_int16(samples: np.ndarray) -> np.ndarray:

@@ -3,10 +3,10 @@
 The stream stays open for the whole conversation (opening one costs tens of milliseconds and
 the echo canceller wants a steady far-end signal) and plays silence when there is nothing to
 say. Blocks are small (10 ms), so ``stop`` and ``pause`` silence the speaker within one block
-plus the device's buffer (50 ms by default: with less, a busy machine made the output underrun
-every second or two, and each underrun shifts the echo the canceller must follow). Every
-block written, silence included, goes to ``on_played``:
-the echo canceller's reference is exactly what the speaker played.
+plus the device's buffer (30 ms by default: no underrun in the voice bench on a busy two-core
+machine; each underrun would shift the echo the canceller must follow, so ``underruns`` counts
+them). Every block written, silence included, goes to ``on_played``: the echo canceller's
+reference is exactly what the speaker played.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Player:
         self,
         device: SoundDevice,
         block_ms: int = 10,
-        latency_s: float = 0.05,
+        latency_s: float = 0.03,
         on_played: PlayedCallback | None = None,
         on_segment: SegmentCallback | None = None,
         stream_factory: Callable[..., object] = _sounddevice_stream,
@@ -71,6 +71,7 @@ class Player:
         self._frames_out = 0  # samples handed to the device so far
         self.silent_since = time.monotonic()  # when the speaker last went quiet
         self.latency_s = 0.0  # the device's output latency, as the stream reports it
+        self.underruns = 0  # blocks the device ran out of sound before (a starved callback)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -147,6 +148,8 @@ class Player:
 
     # -- the audio thread --------------------------------------------------------------------
     def _callback(self, outdata, frames, time_info, status) -> None:
+        if getattr(status, "output_underflow", False):
+            self.underruns += 1
         out = outdata[:, 0]
         out.fill(0.0)
         heard_at = self._clock.update(self._frames_out, self._heard_at(time_info))
