@@ -294,7 +294,7 @@ class Controller(QObject):
 
     @Slot(int)
     def delete_conversation(self, conversation_id: int) -> None:
-        self.store.delete_conversation(conversation_id)
+        paths.delete_conversation(self.store, conversation_id)
         if conversation_id == self.conversation_id:
             self.new_conversation()
         self.refresh_conversations()

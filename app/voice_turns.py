@@ -11,7 +11,6 @@ stops the speech, a spoken one stops a typed answer still streaming.
 from __future__ import annotations
 
 from collections import deque
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Slot
@@ -34,16 +33,11 @@ def spoken_label(duration_s: float) -> str:
     return f"Spoken question ({duration_s:.1f} s)"
 
 
-def spoken_path(turn_id: int) -> Path:
-    """Where a spoken question's audio is kept (found again from the turn's id alone)."""
-    return paths.data_dir() / "spoken" / f"turn-{turn_id}.wav"
-
-
 def turn_specs(turn, recording: str | None, first: bool) -> list[TurnSpec]:
     """A finished history turn as the model hears it again (a spoken one with its audio)."""
     from engine.voice.loop import RECORDING_ACK, RECORDING_INTRO
 
-    audio = spoken_path(turn.id)
+    audio = paths.spoken_path(turn.id)
     if not audio.is_file():
         return [TurnSpec(turn.question, recording, turn.answer or "")]
     intro = [TurnSpec(RECORDING_INTRO, recording, RECORDING_ACK)] if recording and first else []
@@ -183,7 +177,7 @@ class VoiceTurns(QObject):
 
         if samples is None or not len(samples):
             return None
-        path = spoken_path(turn_id)
+        path = paths.spoken_path(turn_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         soundfile.write(str(path), np.clip(samples, -1.0, 1.0), RATE, subtype="PCM_16")
         return str(path)
@@ -200,7 +194,7 @@ class VoiceTurns(QObject):
 
     def restore_replay(self, view, turn_id: int) -> None:
         """A reopened spoken turn plays its question from the kept file."""
-        path = spoken_path(turn_id)
+        path = paths.spoken_path(turn_id)
         if path.is_file():
             import soundfile
 

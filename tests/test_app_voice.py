@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app.voice_turns import spoken_path
+from app.paths import spoken_path
 from tests.media import speech
 from tests.virtual_sound import SpeakerRecorder, VirtualMic, sound_server  # noqa: F401  (fixture)
 

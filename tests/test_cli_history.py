@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from app import paths
 from engine.history import HistoryStore
 from tests import media
 from tests.cli import heron
@@ -47,10 +48,20 @@ def test_ask_then_continue_then_export_and_delete(tiny_model: Path, recording: P
     assert heron("history", "export", conversation, "--format", "vtt", "-o", str(out)).status == 0
     assert out.read_text().startswith("WEBVTT")
 
+    with HistoryStore(paths.history_path()) as store:
+        turn_ids = [turn.id for turn in store.get_conversation(int(conversation)).turns]
+    spoken = paths.spoken_path(turn_ids[-1])  # as if the follow-up had been asked aloud
+    spoken.parent.mkdir(parents=True, exist_ok=True)
+    media.write_wav(spoken, media.speech("How many times?"), 16000)
+    other_spoken = paths.spoken_path(turn_ids[-1] + 1000)  # another conversation's: kept
+    media.write_wav(other_spoken, media.speech("Another question."), 16000)
+
     assert heron("history", "delete", conversation).status == 0
     missing = heron("history", "show", conversation)
     assert missing.status == 2 and "no conversation" in missing.stderr.lower()
     assert recording.exists(), "deleting a conversation never deletes the recording"
+    assert not spoken.exists(), "the spoken question's audio goes with its conversation"
+    assert other_spoken.exists()
 
 
 def test_continue_with_a_moved_recording_says_so(tiny_model: Path, recording: Path):

@@ -82,7 +82,6 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_delete(args: argparse.Namespace) -> int:
     with _store() as store:
-        store.get_conversation(args.id)  # a clear error if there is no such conversation
-        store.delete_conversation(args.id)
+        paths.delete_conversation(store, args.id)  # a clear error if there is no such conversation
     print(f"Deleted conversation {args.id}.", file=sys.stderr)
     return 0
