@@ -230,9 +230,8 @@ def cancel_offline(
     canceller = canceller or EchoCanceller()
     out = np.zeros(len(mic), np.float32)
     ahead = round(ahead_s * RATE / FRAME) * FRAME
+    canceller.add_reference(far[:ahead], RATE, 0.0)
     for start in range(0, len(mic) - FRAME + 1, FRAME):
-        if start == 0:
-            canceller.add_reference(far[:ahead], RATE, 0.0)
         canceller.add_reference(far[start + ahead : start + ahead + FRAME], RATE, (start + ahead) / RATE)
         out[start : start + FRAME] = canceller.process(mic[start : start + FRAME], (start + FRAME) / RATE)
     return out
