@@ -148,9 +148,8 @@ class Capture:
     def time_of(self, position_s: float) -> float:
         """The ``time.monotonic`` moment at which the 16 kHz stream position ``position_s`` was captured.
 
-        From the device's own smoothed clock: the resampler hands out a varying number of samples
-        per block, so pairing its output count with the last block's time jittered by ±5 ms, and
-        the echo canceller lines the speaker's stream up with the microphone's by these times.
+        From the device's own smoothed clock at the same position in native samples (the echo
+        canceller lines the speaker's stream up with the microphone's by these times).
         """
         return self._clock.time_of(position_s * self.native_rate)
 

@@ -84,18 +84,17 @@ class DoubleTalk:
     # -- with an echo path ---------------------------------------------------------------------
     def _echo_test(self) -> bool:
         end = len(self._far) - self.delay
-        windows = [
-            self._far[e - WINDOW : e] for e in (end - SPREAD, end, end + SPREAD) if e <= len(self._far)
-        ]
-        far_power = np.max([self._power(window) for window in windows], axis=0)
-        self._tail = np.maximum(far_power, TAIL * self._tail)
+        ends = [end] + [e for e in (end - SPREAD, end + SPREAD) if e <= len(self._far)]
+        windows = [self._far[e - WINDOW : e] for e in ends]
+        powers = [self._power(window) for window in windows]  # powers[0]: at the delay itself
+        self._tail = np.maximum(np.max(powers, axis=0), TAIL * self._tail)
         self._tail_level = max(max(_rms(window) for window in windows), TAIL * self._tail_level)
         if self._tail_level < FAR_ACTIVE:
             return False  # no echo on its way: the turn detector decides
         mic_power = self._power(self._mic[-WINDOW:])
         talking = self._voice_in(mic_power, self.gains * self._tail)
         if not talking:
-            self._learn_gains(mic_power, self._power(self._far[end - WINDOW : end]))
+            self._learn_gains(mic_power, powers[0])
         return talking
 
     def _voice_in(self, mic_power: np.ndarray, echo_power: np.ndarray) -> bool:

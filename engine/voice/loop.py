@@ -389,17 +389,16 @@ class VoiceLoop:
         speaker silent in tens of milliseconds and gives the detector the voice without the echo.
         Unconfirmed, the speaker resumes.
         """
-        if self.echo.enabled:
-            frames = self.echo.take_near_end()
-            needed = DOUBLE_TALK_FRAMES
-        else:
-            whole = len(clean) // 160 * 160
-            levels = np.sqrt(np.mean(np.square(clean[:whole].reshape(-1, 160), dtype=np.float64), axis=1))
-            frames = list(levels >= BARGE_LEVEL)
-            needed = BARGE_FRAMES
+        flags = self.echo.take_near_end() if self.echo.enabled else None  # drained even when unused
         if self._barge is not None or not self._speaking() or self.player.paused:
             self._voice_frames = 0
             return
+        if flags is not None:
+            frames, needed = flags, DOUBLE_TALK_FRAMES
+        else:
+            whole = len(clean) // 160 * 160
+            levels = np.sqrt(np.mean(np.square(clean[:whole].reshape(-1, 160), dtype=np.float64), axis=1))
+            frames, needed = list(levels >= BARGE_LEVEL), BARGE_FRAMES
         for index, voice in enumerate(frames):
             self._voice_frames = self._voice_frames + 1 if voice else 0
             if self._voice_frames >= needed:
