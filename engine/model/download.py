@@ -1,7 +1,9 @@
 """Download an AF-Next checkpoint into ``models_dir/<name>``, resumably, with progress.
 
-The network part is thin (``fetch_file_sizes`` and the per-file fetch); planning, the
-disk-space check and the completeness marker are plain functions over the file system.
+The network part is thin (``fetch_file_sizes`` and the per-file fetch, offered as a
+``HubSource``); planning, the disk-space check and the completeness marker are plain
+functions over the file system. A ``ModelSource`` is where the files come from: the hub by
+default, or a folder (engine/model/sources.py), so downloading and importing share one path.
 The marker is written last, so ``registry.resolve_model`` never loads a half download;
 an interrupted download resumes where it stopped (huggingface_hub keeps the partial file
 under ``<dest>/.cache/huggingface``).
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from engine.errors import DiskSpaceError, HeronError
 from engine.model.registry import COMPLETE_MARKER, ModelSpec, is_complete, model_dir
@@ -32,6 +35,14 @@ class DownloadError(HeronError):
     """A download that failed for a reason outside Heron (network, access, missing repo)."""
 
     kind = "download"
+
+
+class ModelSource(Protocol):
+    label: str
+
+    def file_sizes(self) -> dict[str, int]: ...
+
+    def fetch(self, name: str, dest: Path, on_bytes: Callable[[int], None]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -148,16 +159,14 @@ def download_model(
     models_dir: Path,
     on_progress: ProgressCallback | None = None,
     token: str | None = None,
-    source=None,
+    source: ModelSource | None = None,
 ) -> Path:
     """Fetch ``spec`` into ``models_dir/<name>`` and mark it complete; return the folder.
 
-    ``source`` (see engine/model/sources.py) defaults to the Hugging Face hub; a FolderSource
+    ``source`` defaults to the Hugging Face hub; a FolderSource (engine/model/sources.py)
     imports from a folder instead. Resumes a previous partial download. ``on_progress`` may
     raise (e.g. CancelledError) to stop: the next call picks up where this one stopped.
     """
-    from engine.model.sources import HubSource
-
     source = source or HubSource(spec.repo_id, token)
     dest = model_dir(spec, models_dir)
     plan = plan_download(spec.repo_id, dest, source.file_sizes())
@@ -180,6 +189,19 @@ def download_model(
 
 def _file_progress(report: ProgressCallback, base: int, total: int, name: str) -> Callable[[int], None]:
     return lambda n: report(base + n, total, name)
+
+
+class HubSource:
+    """The Hugging Face hub as a ModelSource."""
+
+    def __init__(self, repo_id: str, token: str | None = None):
+        self.repo_id, self.token, self.label = repo_id, token, repo_id
+
+    def file_sizes(self) -> dict[str, int]:
+        return fetch_file_sizes(self.repo_id, token=self.token)
+
+    def fetch(self, name: str, dest: Path, on_bytes: Callable[[int], None]) -> None:
+        fetch_file(self.repo_id, name, dest, on_bytes, self.token)
 
 
 def fetch_file(

@@ -1,8 +1,8 @@
-"""Where a model's files come from: the Hugging Face hub, or a folder (offline machines).
+"""A model's files from a folder (offline machines) instead of the Hugging Face hub.
 
-Both offer the same two operations, so downloading and importing share one path: plan,
-check the disk, fetch what is missing with progress (resuming a partial file), then mark
-the model complete.
+``FolderSource`` offers the same two operations as download.py's ``HubSource``, so importing
+shares the download's path: plan, check the disk, fetch what is missing with progress
+(resuming a partial file), then mark the model complete.
 """
 
 from __future__ import annotations
@@ -10,31 +10,10 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
-from engine.model import download
 from engine.model.download import DownloadError, is_wanted
 
 CHUNK = 8 << 20  # bytes copied between progress reports
-
-
-class ModelSource(Protocol):
-    label: str
-
-    def file_sizes(self) -> dict[str, int]: ...
-
-    def fetch(self, name: str, dest: Path, on_bytes: Callable[[int], None]) -> None: ...
-
-
-class HubSource:
-    def __init__(self, repo_id: str, token: str | None = None):
-        self.repo_id, self.token, self.label = repo_id, token, repo_id
-
-    def file_sizes(self) -> dict[str, int]:
-        return download.fetch_file_sizes(self.repo_id, token=self.token)  # looked up late: tests replace it
-
-    def fetch(self, name: str, dest: Path, on_bytes: Callable[[int], None]) -> None:
-        download.fetch_file(self.repo_id, name, dest, on_bytes, self.token)
 
 
 class FolderSource:
