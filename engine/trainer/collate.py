@@ -18,7 +18,6 @@ from engine.trainer.dataset import Example
 
 IGNORE = -100
 END_OF_TURN = "<|im_end|>"
-THINK_TEMPLATE = "<think>\n{reasoning}\n</think>\n\n{answer}"
 
 
 @dataclass
@@ -40,12 +39,6 @@ class Batch:
     @property
     def label_tokens(self) -> int:
         return int((self.labels != IGNORE).sum())
-
-
-def target_text(example: Example) -> str:
-    if example.reasoning:
-        return THINK_TEMPLATE.format(reasoning=example.reasoning.strip(), answer=example.answer.strip())
-    return example.answer.strip()
 
 
 class PromptBuilder:
@@ -70,7 +63,7 @@ class PromptBuilder:
         return ids[:at] + audio + ids[at + 1 :]
 
     def target_ids(self, example: Example) -> list[int]:
-        return self.tokenizer(target_text(example), add_special_tokens=False)["input_ids"] + [self.end_id]
+        return self.tokenizer(example.target_text(), add_special_tokens=False)["input_ids"] + [self.end_id]
 
     def encode(self, example: Example, audio: torch.Tensor) -> Encoded:
         prompt = self.prompt_ids(example.question, audio.shape[0])

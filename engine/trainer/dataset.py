@@ -34,6 +34,7 @@ END_TOLERANCE_S = 0.01  # a clip may end this far past the decoded audio (roundi
 MIN_CLIP_S = 0.1  # the encoder needs a few frames to give a single audio token
 MAX_PROBLEMS_SHOWN = 20  # in the one-line error; --check prints them all
 DECODE_THREADS = min(4, os.cpu_count() or 1)
+THINK_TEMPLATE = "<think>\n{reasoning}\n</think>\n\n{answer}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,12 @@ class Example:
 
     def key(self) -> tuple:
         return (str(self.audio), self.start, self.end, self.question, self.answer, self.reasoning)
+
+    def target_text(self) -> str:
+        """What the assistant writes: the answer, after the reasoning when there is one."""
+        if self.reasoning:
+            return THINK_TEMPLATE.format(reasoning=self.reasoning.strip(), answer=self.answer.strip())
+        return self.answer.strip()
 
 
 @dataclass
@@ -368,9 +375,7 @@ def summary_lines(
 
 
 def _answer_lengths(examples: list[Example], tokenizer) -> tuple[list[int], str]:
-    from engine.trainer.collate import target_text
-
-    texts = [target_text(ex) for ex in examples]
+    texts = [ex.target_text() for ex in examples]
     if tokenizer is None:
         return [len(t.split()) for t in texts], "words"
     return [len(tokenizer(t, add_special_tokens=False)["input_ids"]) + 1 for t in texts], "tokens"
