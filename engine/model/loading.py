@@ -206,7 +206,8 @@ class _DropMessages(logging.Filter):
         return not str(record.msg).startswith(self.prefixes)
 
 
-def _quiet_bitsandbytes() -> None:
+def quiet_bitsandbytes() -> None:
+    """Drop two harmless bitsandbytes log lines; safe to call any number of times."""
     # Once per int8 matmul: the CPU path casts inputs to fp16, as expected.
     # At import: the optional `kernels` package (which would fetch from the hub) is absent.
     for name, prefix in (
@@ -221,7 +222,7 @@ def _quiet_bitsandbytes() -> None:
 def check_bitsandbytes(precision: str) -> None:
     if precision not in QUANTIZED:
         return
-    _quiet_bitsandbytes()
+    quiet_bitsandbytes()
     try:
         importlib.import_module("bitsandbytes")
     except Exception as exc:  # ImportError, or a broken native library

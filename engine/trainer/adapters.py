@@ -241,9 +241,9 @@ class AdapterManager:
             self.unload(name)
 
     def _inject(self, folder: Path, name: str) -> None:
-        from engine.model.loading import _quiet_bitsandbytes
+        from engine.model.loading import quiet_bitsandbytes
 
-        _quiet_bitsandbytes()
+        quiet_bitsandbytes()
         from peft import PeftModel
 
         with warnings.catch_warnings():  # peft asks transformers a deprecated question

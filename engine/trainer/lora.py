@@ -59,9 +59,9 @@ def attach_lora(model: nn.Module, config: TrainConfig, adapter_name: str = "defa
 
     The adapter's initial weights come from torch's generator: seed it first for a reproducible run.
     """
-    from engine.model.loading import _quiet_bitsandbytes
+    from engine.model.loading import quiet_bitsandbytes
 
-    _quiet_bitsandbytes()  # peft imports bitsandbytes, whose import logs a harmless line
+    quiet_bitsandbytes()  # peft imports bitsandbytes, whose import logs a harmless line
     from peft import get_peft_model
 
     _check_modules_exist(model, config)
