@@ -6,12 +6,11 @@ adds the traceback.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import traceback
 
-from app.cli_config import apply_config, config_path
+from app.cli_config import ConfigurableParser, apply_config, config_path
 from engine import __version__
 from engine.errors import HeronError
 
@@ -19,14 +18,28 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(ConfigurableParser):
     """argparse, but its errors are one line like every other failure."""
+
+    commands: dict[str, ConfigurableParser]  # by name; set on heron's own parser by build_parser
 
     def error(self, message: str):
         self.exit(EXIT_USER_ERROR, f"heron: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Commands:
+    """What the command modules register with: adds their parsers and keeps them by name
+    (argparse's own map is private)."""
+
+    def __init__(self, subparsers):
+        self.subparsers, self.parsers = subparsers, {}
+
+    def add_parser(self, name: str, **kwargs) -> ConfigurableParser:
+        self.parsers[name] = self.subparsers.add_parser(name, **kwargs)
+        return self.parsers[name]
+
+
+def build_parser() -> _Parser:
     from app.commands import ask, chat, doctor, history, models, open_app, train
 
     parser = _Parser(
@@ -36,9 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"heron {__version__}")
     parser.add_argument("--verbose", "-v", action="store_true", help="show details and tracebacks")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser))
     for module in (ask, chat, open_app, history, models, train, doctor):
         module.register(commands)
+    parser.commands = commands.parsers
     return parser
 
 
@@ -66,10 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"unexpected error ({detail}). Run again with --verbose for details.", args.verbose)
 
 
-def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+def _commands(parser: _Parser) -> dict[str, ConfigurableParser]:
     """The commands a config.toml may set defaults for (``train`` reads a settings file of its own)."""
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return {name: command for name, command in subparsers.choices.items() if name != "train"}
+    return {name: command for name, command in parser.commands.items() if name != "train"}
 
 
 def _fail(message: str, verbose: bool) -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.errors import HeronError
 
@@ -33,13 +33,37 @@ class ConfigError(HeronError):
     kind = "config"
 
 
+class Option(NamedTuple):
+    action: argparse.Action
+    is_flag: bool  # store_true or store_false: set with true or false
+
+
+class ConfigurableParser(argparse.ArgumentParser):
+    """An ArgumentParser that keeps the options a config.toml may set (argparse's own list is private).
+
+    Options added through argument groups are not kept: ``train``, the one command with groups,
+    has a settings file of its own.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.config_options: list[Option] = []  # before argparse's __init__, which adds --help
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        kind = kwargs.get("action")
+        if action.option_strings and kind not in ("help", "version"):  # one-off actions take no default
+            self.config_options.append(Option(action, kind in ("store_true", "store_false")))
+        return action
+
+
 def config_path() -> Path:
     from app import paths
 
     return paths.config_dir() / FILE_NAME
 
 
-def apply_config(commands: dict[str, argparse.ArgumentParser], path: Path) -> None:
+def apply_config(commands: dict[str, ConfigurableParser], path: Path) -> None:
     """Make the settings in ``path`` (if it exists) the defaults of the ``commands``' options."""
     sections = _read(path)
     for key, value in sections.pop(DEFAULTS_SECTION, {}).items():
@@ -70,31 +94,22 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
     return data
 
 
-def _set_defaults(parser: argparse.ArgumentParser, section: dict, path: Path, where: str) -> None:
+def _set_defaults(parser: ConfigurableParser, section: dict, path: Path, where: str) -> None:
     for key, value in section.items():
-        action = _option(parser, key)
-        if action is None:
-            known = ", ".join(sorted(a.option_strings[-1].lstrip("-") for a in _options(parser)))
+        option = _option(parser, key)
+        if option is None:
+            known = ", ".join(sorted(o.action.option_strings[-1].lstrip("-") for o in parser.config_options))
             raise ConfigError(f"{path}: {where} has no option {key!r} (options: {known}).")
-        parser.set_defaults(**{action.dest: _checked(action, value, f"{path}: {where} {key}")})
+        parser.set_defaults(**{option.action.dest: _checked(option, value, f"{path}: {where} {key}")})
 
 
-def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    """Options a default makes sense for: not positionals, --help, or one-off actions like --version."""
-    return [
-        a
-        for a in parser._actions
-        if a.option_strings and not isinstance(a, (argparse._HelpAction, argparse._VersionAction))
-    ]
-
-
-def _option(parser: argparse.ArgumentParser, key: str) -> argparse.Action | None:
+def _option(parser: ConfigurableParser, key: str) -> Option | None:
     flag = "--" + key.replace("_", "-")
-    return next((a for a in _options(parser) if flag in a.option_strings), None)
+    return next((o for o in parser.config_options if flag in o.action.option_strings), None)
 
 
-def _checked(action: argparse.Action, value: Any, where: str) -> Any:
-    is_flag = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+def _checked(option: Option, value: Any, where: str) -> Any:
+    action, is_flag = option
     if is_flag != isinstance(value, bool):
         wanted = "true or false" if is_flag else "a number or a quoted text"
         raise ConfigError(f"{where} must be {wanted}, not {value!r}.")
