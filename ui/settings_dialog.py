@@ -22,8 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-PRECISIONS = [("Automatic (nf4 on a GPU, fp32 on the CPU)", ""), ("nf4 (4-bit)", "nf4"), ("int8", "int8"),
-              ("bf16", "bf16"), ("fp32", "fp32")]  # fmt: skip
+from engine.model import precision
+
+PRECISIONS = [
+    ("Automatic (nf4 on a GPU, fp32 on the CPU)", ""),
+    *((precision.LABELS[p], p) for p in precision.PRECISIONS),
+]
 DEVICES = [("Automatic", ""), ("GPU (CUDA)", "cuda"), ("CPU", "cpu")]
 THEMES = [("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")]
 VOICES = [("eSpeak NG (built in)", "espeak"), ("Kokoro (natural; download it first)", "kokoro")]

@@ -30,14 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.model.precision import LABELS, QUANTIZED, UNQUANTIZED
 from ui.loss_chart import LossChart
 
+TRAINING_LABELS = {**LABELS, "nf4": "nf4 (QLoRA, needs a GPU)"}
+# Unquantized first, largest first (plain LoRA); then the quantized ones (nf4 trains as QLoRA).
 PRECISIONS = (
     ("Automatic (nf4 on a GPU: QLoRA; fp32 on the CPU)", None),
-    ("fp32", "fp32"),
-    ("bf16", "bf16"),
-    ("nf4 (QLoRA, needs a GPU)", "nf4"),
-    ("int8", "int8"),
+    *((TRAINING_LABELS[p], p) for p in (*reversed(UNQUANTIZED), *QUANTIZED)),
 )
 FULLY_TRAINED = ["lm_head", "norm"]  # the "train the output layer too" choice (modules_to_save)
 READOUTS = ("step", "loss", "eval", "lr", "speed", "left")

@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import DeviceError, ModelError, ModelMissingError, OutOfMemoryError, RequestError
+from engine.model.precision import PRECISIONS, QUANTIZED
 
-PRECISIONS = ("nf4", "int8", "bf16", "fp32")
-QUANTIZED = ("nf4", "int8")
 MODEL_TYPE = "musicflamingo"
 # bitsandbytes matches these from the start of a module name: the audio encoder, the
 # projector and the output head stay in full precision (they are small and sensitive).
