@@ -1,7 +1,7 @@
 """A spawned child process and the pipe to it: the model engine and the trainer each run in one.
 
 Heavy work runs in a child so that a crash, an out-of-memory kill or a hang there never takes
-the app down; the clients (``engine_client``, ``trainer_client``) speak their own protocols over
+the app down; the local engine (``engines.local``) and the trainer client speak their own protocols over
 ``conn`` and tell the user how a child that died ended (``exit_description``).
 """
 

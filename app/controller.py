@@ -12,23 +12,22 @@ from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from app import paths
-from app.engine_bridge import EngineBridge
+from app.engines.bridge import EngineBridge
+from app.engines.local import LocalEngine
+from app.engines.shared import SharedEngine
 from app.player import Player
 from app.recording_loader import RecordingLoader
 from app.settings import Settings, add_recent_file, open_settings, recent_files
-from app.voice_turns import VoiceTurns, turn_specs
-from engine.events import Done, Error, Event, Progress, Step
-from engine.history import HistoryError, HistoryStore
-from engine.history.recorder import TurnRecorder, conversation_title
-from engine.requests import AskRequest, ModelChoice, TurnSpec
+from app.voice_turns import VoiceTurns
+from engine.audio import SAMPLE_RATE
+from engine.events import Done, Error, Event, Finish, Progress, Step, stage_label
+from engine.history import HistoryError, HistoryStore, TurnState
+from engine.history.session import ActiveTurn, ConversationSession, delete_conversation
+from engine.interface import Engine, EngineState
+from engine.requests import AskRequest, ModelChoice
+from engine.timefmt import clock
 
 QUEUED = Qt.ConnectionType.QueuedConnection
-STAGES = {
-    "load_model": "Loading the model",
-    "decode_audio": "Reading the recording",
-    "plan_windows": "Finding pauses to split the recording",
-    "windows": "Listening to the recording part by part",
-}
 EXPORTS = {
     "Markdown (*.md)": "md",
     "JSON (*.json)": "json",
@@ -38,20 +37,20 @@ EXPORTS = {
 
 
 class Controller(QObject):
-    def __init__(self, window, bridge: EngineBridge | None = None, player: Player | None = None):
+    def __init__(self, window, engine: Engine | None = None, player: Player | None = None):
         super().__init__(window)
         self.window = window
         self.qsettings = open_settings()
         self.settings = Settings.load(self.qsettings)
-        self.bridge = bridge or EngineBridge(log_dir=str(paths.logs_dir()), parent=self)
+        self.engine = engine or LocalEngine(log_dir=str(paths.logs_dir()))
+        self.shared = SharedEngine(self.engine)  # typed questions and the voice loop take turns on it
+        self.bridge = EngineBridge(self.shared, parent=self)
         self.player = player or Player(self)
         self.loader = RecordingLoader(paths.cache_dir(), self)
         self.store = HistoryStore(paths.history_path())
-        self.recording: str | None = None
-        self.conversation_id: int | None = None
-        self.turns: list[TurnSpec] = []  # answered turns of the open conversation
-        self.turn_view = None
-        self.recorder: TurnRecorder | None = None
+        self.session = ConversationSession(self.store, paths.spoken_dir(), self.settings.model)
+        self.turn_view = None  # the chat's view of the typed turn being answered
+        self.active: ActiveTurn | None = None  # … and the turn itself
         self._connect()
         self.voice = VoiceTurns(self)  # spoken turns: the microphone controls, the voice loop
         self.refresh_conversations()
@@ -60,6 +59,15 @@ class Controller(QObject):
         self.trainer = None  # the trainer window's controller, once opened
         self.models_panel = None  # the open model manager's panel, which lists the adapters
         apply_theme(self.settings.theme)
+
+    @property
+    def recording(self) -> str | None:
+        """The recording open in the window, once loaded."""
+        return self.session.recording
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self.session.conversation_id
 
     def _connect(self) -> None:
         w = self.window
@@ -81,7 +89,7 @@ class Controller(QObject):
         w.chat.seek_requested.connect(self.play_from)
         w.chat.step_activated.connect(self.activate_step)
         w.chat.step_hovered.connect(lambda step: w.waveform.highlight_step(step.index if step else None))
-        w.chat.turn_focused.connect(self._show_steps_of)
+        w.chat.turn_focused.connect(self.show_steps_of)
         w.waveform.seek_requested.connect(self.player.seek)
         w.waveform.play_pause_requested.connect(self.player.toggle)
         w.waveform.step_clicked.connect(self._waveform_step_clicked)
@@ -112,7 +120,7 @@ class Controller(QObject):
         self.window.input.text.setFocus()
 
     def _load_recording(self, path: str) -> None:
-        self.recording = None
+        self.session.set_recording(None)
         self.window.recording_label.setText(f"Opening {Path(path).name}…")
         self.loader.open(path)
 
@@ -122,15 +130,15 @@ class Controller(QObject):
 
     @Slot(str, object, object)
     def _recording_loaded(self, path: str, samples, peaks) -> None:
-        self.recording = path
-        self.voice.bridge.set_recording(path)
+        duration_s = len(samples) / SAMPLE_RATE
+        self.session.set_recording(path, duration_s)
         self.player.set_samples(samples)
         self.window.waveform.set_peaks(peaks)
         self.window.progress.hide()
-        self.window.recording_label.setText(f"{Path(path).name} · {_clock(len(samples) / 16000)}")
+        self.window.recording_label.setText(f"{Path(path).name} · {clock(duration_s)}")
         self.window.set_recent(add_recent_file(self.qsettings, path))
         if self.window.chat.current is not None:
-            self._show_steps_of(self.window.chat.current)
+            self.show_steps_of(self.window.chat.current)
 
     @Slot(str, str)
     def _recording_failed(self, path: str, message: str) -> None:
@@ -147,19 +155,17 @@ class Controller(QObject):
             )
             self.window.models_requested.emit()
             return
-        first = not self.turns
-        turn = TurnSpec(question, self.recording if first else None)
+        self.session.model = self.settings.model
         try:
-            self._begin_turn(question, turn)
+            turn = self.session.begin_typed(question)  # in the history before the engine hears it
         except HistoryError as exc:
             self.window.banner.show_message(exc.message)
             return
         self.turn_view = self.window.chat.add_turn(question)
         self.voice.interrupt()  # a typed question stops the speech (one engine, one answer at a time)
-        request = AskRequest((*self.turns, turn), self.model_choice(), self.settings.max_new_tokens,
-                             self.settings.think)  # fmt: skip
-        self._pending_turn = turn
-        self.bridge.ask(request)
+        self.active = turn
+        self.bridge.ask(AskRequest(turn.request_turns, self.model_choice(), self.settings.max_new_tokens,
+                                   self.settings.think))  # fmt: skip
 
     def model_choice(self) -> ModelChoice:
         if self.settings.adapter and not Path(self.settings.adapter).is_dir():
@@ -172,25 +178,13 @@ class Controller(QObject):
         return ModelChoice(self.settings.model, str(paths.models_dir()), self.settings.precision or None,
                            self.settings.device or None, self.settings.adapter or None)  # fmt: skip
 
-    def _begin_turn(self, question: str, turn: TurnSpec) -> None:
-        """The question is in the history before the engine hears it."""
-        if self.conversation_id is None:
-            self.conversation_id = self.store.create_conversation(
-                conversation_title(question), self.settings.model
-            )
-        recording_id = None
-        if turn.audio_path:
-            recording_id = self.store.add_recording(turn.audio_path, self.player.duration or None)
-        turn_id = self.store.begin_turn(self.conversation_id, question, recording_id)
-        self.recorder = TurnRecorder(self.store, turn_id)
-
     @Slot(object)
     def on_event(self, event: Event) -> None:
-        view, recorder = self.turn_view, self.recorder
-        if recorder is not None:
-            recorder.on_event(event)
+        view, turn = self.turn_view, self.active
+        if turn is not None:
+            turn.on_event(event)
         if isinstance(event, Progress):
-            self.window.progress.show_progress(STAGES.get(event.stage, event.stage), event.done, event.total)
+            self.window.progress.show_progress(stage_label(event.stage), event.done, event.total)
             self.window.progress.cancel.setEnabled(True)
             return
         if view is None:
@@ -198,18 +192,10 @@ class Controller(QObject):
         self.window.progress.hide()
         view.apply_event(event)
         if isinstance(event, Step):
-            self._show_steps_of(view)
-        elif isinstance(event, Done):
-            self._turn_finished(recorder)
-        elif isinstance(event, Error):
-            self.turn_view, self.recorder = None, None
+            self.show_steps_of(view)
+        elif isinstance(event, (Done, Error)):
+            self.turn_view, self.active = None, None
             self.refresh_conversations()
-
-    def _turn_finished(self, recorder: TurnRecorder | None) -> None:
-        turn = self._pending_turn
-        self.turns.append(TurnSpec(turn.question, turn.audio_path, recorder.answer_text if recorder else ""))
-        self.turn_view, self.recorder = None, None
-        self.refresh_conversations()
 
     @Slot()
     def stop(self) -> None:
@@ -226,7 +212,8 @@ class Controller(QObject):
         )
 
     # -- steps and playback ----------------------------------------------------------------------
-    def _show_steps_of(self, view) -> None:
+    def show_steps_of(self, view) -> None:
+        """The waveform shows the steps of ``view``'s turn (the focused or streaming one)."""
         self.window.waveform.set_steps([*view.steps.steps(), *view.answer_steps])
 
     @Slot(object)
@@ -259,32 +246,37 @@ class Controller(QObject):
 
     @Slot()
     def new_conversation(self) -> None:
+        self._leave_conversation()
+        self.session.new()
+
+    def _leave_conversation(self) -> None:
+        """Stop what the open conversation is doing and clear its views (its history stays)."""
         self.bridge.cancel()
         self.voice.leave_conversation()
-        self.conversation_id, self.turns = None, []
         self.window.chat.clear()
         self.window.waveform.set_steps([])
 
     @Slot(int)
     def open_conversation(self, conversation_id: int) -> None:
+        self._leave_conversation()
         try:
-            record = self.store.get_conversation(conversation_id)
+            record = self.session.open(conversation_id)
         except HistoryError as exc:
             self.window.banner.show_message(exc.message)
+            self.session.new()
             return
-        self.new_conversation()
-        self.conversation_id = conversation_id
-        paths_by_id = {r.id: r.path for r in record.recordings}
         for turn in record.turns:
             view = self.window.chat.add_turn(turn.question)
             self.voice.restore_replay(view, turn.id)
             for step in turn.steps:
                 view.add_step(step)
             view.append_answer(turn.answer or "")
-            view.finish({"finish": "cancelled"} if turn.state.value == "interrupted" else turn.stats)
-            if turn.state.value in ("done", "interrupted"):
-                self.turns += turn_specs(turn, paths_by_id.get(turn.recording_id), not self.turns)
-        recording = next((r.path for r in record.recordings), None)
+            view.finish({"finish": Finish.CANCELLED} if turn.state == TurnState.INTERRUPTED else turn.stats)
+        self._reload_recording()
+
+    def _reload_recording(self) -> None:
+        recording = self.session.recording
+        self.session.set_recording(None)  # until it is loaded again
         if recording and Path(recording).is_file():
             self._load_recording(recording)
         elif recording:
@@ -294,7 +286,7 @@ class Controller(QObject):
 
     @Slot(int)
     def delete_conversation(self, conversation_id: int) -> None:
-        paths.delete_conversation(self.store, conversation_id)
+        delete_conversation(self.store, conversation_id, paths.spoken_dir())
         if conversation_id == self.conversation_id:
             self.new_conversation()
         self.refresh_conversations()
@@ -433,9 +425,8 @@ class Controller(QObject):
     def _free_engine_for_training(self) -> None:
         """Training and the model engine both need the memory: an idle engine lets its model go
         (the next question loads it again)."""
-        spoken_turn_running = self.bridge.engine.owner is not None
-        if not self.bridge.busy and not spoken_turn_running and self.bridge.client.is_running():
-            self.bridge.client.close()
+        if self.shared.owner is None and self.engine.health().state == EngineState.READY:
+            self.engine.shutdown()
             self.window.statusBar().showMessage("Model unloaded for training; it reloads when you ask.")
 
     def first_start(self) -> None:
@@ -467,9 +458,3 @@ def apply_theme(theme: str) -> None:
 
     schemes = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}
     QGuiApplication.styleHints().setColorScheme(schemes.get(theme, Qt.ColorScheme.Unknown))
-
-
-def _clock(seconds: float) -> str:
-    from ui.timefmt import clock
-
-    return clock(seconds)

@@ -60,17 +60,6 @@ def history_path() -> Path:
     return data_dir() / "history.sqlite3"
 
 
-def spoken_path(turn_id: int) -> Path:
-    """Where a spoken question's audio is kept (found again from the turn's id alone)."""
-    return data_dir() / "spoken" / f"turn-{turn_id}.wav"
-
-
-def delete_conversation(store, conversation_id: int) -> None:
-    """Delete a conversation from the history and the spoken questions' audio kept for it.
-
-    Raises the store's not-found error (nothing deleted) when there is no such conversation.
-    """
-    turn_ids = [turn.id for turn in store.get_conversation(conversation_id).turns]
-    store.delete_conversation(conversation_id)
-    for turn_id in turn_ids:
-        spoken_path(turn_id).unlink(missing_ok=True)
+def spoken_dir() -> Path:
+    """Where spoken questions' audio is kept (``engine.history.session``)."""
+    return data_dir() / "spoken"

@@ -12,7 +12,8 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-SAMPLE_RATE = 16000
+from engine.audio import SAMPLE_RATE
+
 TICK_MS = 33  # playhead updates ~30 times a second
 
 

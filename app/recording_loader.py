@@ -9,8 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from engine.audio import SAMPLE_RATE, decode_audio, probe_audio
+from engine.audio.peaks import load_or_compute
 from engine.errors import CancelledError, HeronError
-from engine.peaks import load_or_compute
 
 
 class RecordingLoader(QObject):

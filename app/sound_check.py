@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from engine.audio import SAMPLE_RATE
+
 
 def device_names() -> tuple[list[str], list[str]]:
     """(inputs, outputs) by name; empty when PortAudio or the devices are missing."""
@@ -62,9 +64,9 @@ def play_test_tone(device: str | None) -> str | None:
     try:
         import sounddevice
 
-        t = np.arange(int(0.5 * 16000)) / 16000
+        t = np.arange(int(0.5 * SAMPLE_RATE)) / SAMPLE_RATE
         tone = (0.2 * np.sin(2 * np.pi * 440 * t) * np.minimum(1, 10 * (0.5 - t))).astype(np.float32)
-        sounddevice.play(tone, 16000, device=device or None)
+        sounddevice.play(tone, SAMPLE_RATE, device=device or None)
     except Exception as exc:
         return f"Cannot play on that speaker: {exc}"
     return None

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QMessageBox
 from app import paths
 from app.trainer_client import TrainingClient
 from engine.errors import HeronError
-from engine.events import Done, Error, Event, Progress
+from engine.events import Done, Error, Event, Progress, stage_label
 from engine.trainer.adapters import METADATA_FILE, PEFT_FILES
 from engine.trainer.checkpoint import checkpoint_summary, has_checkpoint
 from engine.trainer.events import CheckpointSaved, TrainEval, TrainProgress, TrainStart
@@ -27,11 +27,6 @@ from ui.trainer_window import TrainerWindow
 
 QUEUED = Qt.ConnectionType.QueuedConnection
 STORE_KEY = "trainer/settings"
-STAGES = {
-    "validate": "Checking the dataset",
-    "load_model": "Loading the base model",
-    "audio_features": "Encoding the audio",
-}
 
 
 class TrainerController(QObject):
@@ -199,7 +194,7 @@ class TrainerController(QObject):
         w = self.window
         if isinstance(event, Progress):
             count = f" {event.done:g}/{event.total:g}" if event.total and event.stage != "load_model" else ""
-            w.show_status(f"{STAGES.get(event.stage, event.stage)}…{count}")
+            w.show_status(f"{stage_label(event.stage)}…{count}")
         elif isinstance(event, TrainStart):
             w.chart.truncate(event.resumed_step)
             w.chart.set_total(event.total_steps)

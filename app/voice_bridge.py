@@ -3,7 +3,8 @@
 Opening the loop (devices, the voice, the turn detector: torch is imported) happens in a worker
 thread, and the loop's events are read in that thread and reach the GUI thread as queued
 signals, as ``EngineBridge`` does for the engine. The loop asks through the window's engine
-(one process, one model in memory) via its own ``EngineView``.
+(one process, one model in memory) via its own ``EngineView``, and its questions are turns of
+the window's conversation session.
 
 The microphone is open only while voice is in use: from the first press of "Hold to talk" or
 "Hands-free" until hands-free is off and nothing has happened for ``IDLE_CLOSE_S`` (systems
@@ -24,13 +25,15 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.engines.shared import SharedEngine
 from app.settings import Settings
+from engine.audio import SAMPLE_RATE
 from engine.errors import DeviceError, HeronError
 from engine.events import Error
-from engine.requests import ModelChoice, TurnSpec
+from engine.history.session import ConversationSession
+from engine.requests import ModelChoice
 
 IDLE_CLOSE_S = 30.0
-RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -58,15 +61,14 @@ class VoiceBridge(QObject):
     available = Signal(bool, str)  # can voice work here at all (a microphone exists); why not
     open_changed = Signal(bool)  # the loop (microphone and speaker) opened or closed
 
-    def __init__(self, engine, models_dir: str, model_choice: Callable[[], ModelChoice],
-                 context: Callable[[], list[TurnSpec]], parent: QObject | None = None):  # fmt: skip
+    def __init__(self, shared: SharedEngine, models_dir: str, model_choice: Callable[[], ModelChoice],
+                 conversation: ConversationSession, parent: QObject | None = None):  # fmt: skip
         super().__init__(parent)
-        self.engine = engine.view()  # the shared engine: voice answers wait for typed ones and back
+        self.engine = shared.view()  # voice answers wait for typed ones and back
         self.models_dir = models_dir
         self.model_choice = model_choice
-        self.context = context
+        self.conversation = conversation
         self.config = VoiceConfig.from_settings(Settings())
-        self.recording: str | None = None  # the open recording the conversation is about
         self.loop = None
         self._lock = threading.RLock()
         self._worker: threading.Thread | None = None
@@ -112,11 +114,6 @@ class VoiceBridge(QObject):
         if changed and (self.loop is not None or self._opening):
             self.restart()
 
-    def set_recording(self, path: str | None) -> None:
-        self.recording = path
-        if self.loop is not None:
-            self.loop.options.audio_path = path
-
     def press(self) -> None:
         """Hold to talk: pressed."""
         with self._lock:
@@ -155,7 +152,7 @@ class VoiceBridge(QObject):
         loop = self.loop
         return loop is None or loop.wait_quiet(timeout)
 
-    def play(self, samples: np.ndarray, rate: int = RATE) -> None:
+    def play(self, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
         """Play a spoken question back on the voice's speaker."""
         loop = self.loop
         if loop is not None:
@@ -290,11 +287,10 @@ class VoiceBridge(QObject):
             vad=vad,
             push_to_talk=not self._hands_free,
             echo_cancel=config.echo_cancel,
-            audio_path=self.recording,
             max_new_tokens=config.max_new_tokens,
             think=config.think,
             preload=False,  # the model loads with the first question, spoken or typed
-            context=self.context,
+            conversation=self.conversation,
         )
         return VoiceLoop.open(self.engine, self._voice(), microphone.device, speaker.device, options)
 

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-RATE = 16000
+from engine.audio import SAMPLE_RATE
+
+RATE = SAMPLE_RATE
 QUESTION = "How many beeps are there?"
 WORDS = {1: "one", 2: "two", 3: "three"}
 FREQ_HZ = 1000.0

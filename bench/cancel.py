@@ -1,4 +1,4 @@
-"""How fast a cancel ends an answer: ``EngineClient.cancel()`` to the stream's ``Done``.
+"""How fast a cancel ends an answer: ``LocalEngine.cancel()`` to the stream's ``Done``.
 
 Runs on the tiny offline model (built into a temporary folder). Prints a table and ends
 with one JSON line: {"bench": "cancel", "stop_ms_median": …, "stop_ms_max": …, "runs": …}.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.engine_client import EngineClient  # noqa: E402
+from app.engines.local import LocalEngine  # noqa: E402
 from engine.events import Done, TextDelta  # noqa: E402
 from engine.model.tiny import build_tiny_model  # noqa: E402
 from engine.requests import AskRequest, ModelChoice, TurnSpec  # noqa: E402
@@ -23,7 +23,7 @@ from engine.requests import AskRequest, ModelChoice, TurnSpec  # noqa: E402
 RUNS = 10
 
 
-def one_cancel(client: EngineClient, request: AskRequest, tokens_before: int) -> tuple[float, str]:
+def one_cancel(client: LocalEngine, request: AskRequest, tokens_before: int) -> tuple[float, str]:
     stream = client.ask(request)
     seen = 0
     for event in stream:
@@ -41,13 +41,13 @@ def one_cancel(client: EngineClient, request: AskRequest, tokens_before: int) ->
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model = build_tiny_model(Path(tmp) / "tiny")
-        client = EngineClient()
+        client = LocalEngine()
         choice = ModelChoice(str(model), tmp, "fp32", "cpu")
         request = AskRequest((TurnSpec("Keep talking."),), choice, max_new_tokens=30000)
         try:
             results = [one_cancel(client, request, tokens_before=5 + 10 * i) for i in range(RUNS)]
         finally:
-            client.close()
+            client.shutdown()
     times = [ms for ms, _ in results]
     print(f"{'run':>4} {'stop ms':>8}  finish")
     for i, (ms, finish) in enumerate(results):

@@ -19,7 +19,7 @@ import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.engine_client import EngineClient  # noqa: E402
+from app.engines.local import LocalEngine  # noqa: E402
 from engine.events import Done, Error, TextDelta  # noqa: E402
 from engine.model.tiny import build_tiny_model  # noqa: E402
 from engine.requests import AskRequest, LoadRequest, ModelChoice, TurnSpec  # noqa: E402
@@ -40,7 +40,7 @@ def write_recording(path: Path) -> Path:
     return path
 
 
-def time_to_first_token(client: EngineClient, request: AskRequest) -> tuple[float, str, dict]:
+def time_to_first_token(client: LocalEngine, request: AskRequest) -> tuple[float, str, dict]:
     asked = time.perf_counter()
     ttft, text, stats = None, [], {}
     for event in client.ask(request):
@@ -59,7 +59,7 @@ def main() -> None:
         model = build_tiny_model(Path(tmp) / "tiny")
         recording = write_recording(Path(tmp) / "long.wav")
         choice = ModelChoice(str(model), tmp, "fp32", "cpu")
-        client = EngineClient()
+        client = LocalEngine()
         try:
             list(client.load(LoadRequest(choice)))
             turns = [TurnSpec("What happens in this recording?", str(recording))]
@@ -74,7 +74,7 @@ def main() -> None:
                 rows.append((f"follow-up {i + 1}", ttft, stats))
                 turns.append(TurnSpec(question, None, answer))
         finally:
-            client.close()
+            client.shutdown()
     print(f"{'question':<16} {'ttft s':>8} {'prompt tok':>11} {'reused tok':>11}")
     for name, ttft, stats in rows:
         print(f"{name:<16} {ttft:>8.3f} {stats['prompt_tokens']:>11} {stats['reused_tokens']:>11}")

@@ -51,13 +51,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["HERON_HOME"] = tmp
         from app.gui import build_window
+        from engine.audio import SAMPLE_RATE
         from engine.model.tiny import build_tiny_model
         from engine.requests import LoadRequest, ModelChoice
         from tests import media
 
         model = build_tiny_model(Path(tmp) / "tiny")
         recording = media.write_wav(
-            Path(tmp) / "talk.wav", media.speech("A short question about the weather."), 16000
+            Path(tmp) / "talk.wav", media.speech("A short question about the weather."), SAMPLE_RATE
         )
         app = QApplication.instance() or QApplication([])
         window, controller = build_window()

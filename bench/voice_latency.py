@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.engine_client import EngineClient  # noqa: E402
+from app.engines.local import LocalEngine  # noqa: E402
 from engine.events import Done  # noqa: E402
 from engine.model.tiny import build_tiny_model  # noqa: E402
 from engine.requests import ModelChoice  # noqa: E402
@@ -71,7 +71,7 @@ ECHO_TEXT = (
 
 class Bench:
     def __init__(self, model: Path, silence_ms: int):
-        self.client = EngineClient()
+        self.client = LocalEngine()
         device = pulse_device()
         choice = ModelChoice(str(model), str(model.parent), "fp32", "cpu")
         options = ChatOptions(model=choice, vad=VadOptions(silence_ms=silence_ms), max_new_tokens=16)
@@ -180,7 +180,7 @@ class Bench:
 
     def close(self) -> None:
         self.loop.close()
-        self.client.close()
+        self.client.shutdown()
         self.recorder.close()
         self.mic.close()
 

@@ -33,8 +33,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from engine.audio.peaks import PeaksBuilder, PeaksPyramid  # noqa: E402
 from engine.events import Step  # noqa: E402
-from engine.peaks import PeaksBuilder, PeaksPyramid  # noqa: E402
 from ui.waveform import WaveformView  # noqa: E402
 
 RATE = 16000

@@ -8,7 +8,51 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from typing import Any, ClassVar
+
+
+class Finish(StrEnum):
+    """How an answer ended (``Done.stats["finish"]``)."""
+
+    STOP = "stop"  # the model said all it had to say
+    LENGTH = "length"  # cut at max_new_tokens
+    CANCELLED = "cancelled"  # the user pressed Stop (or asked something else)
+    INTERRUPTED = "interrupted"  # the user talked over a spoken answer
+
+
+class Stage(StrEnum):
+    """What long work a ``Progress`` event reports."""
+
+    LOAD_MODEL = "load_model"
+    DECODE_AUDIO = "decode_audio"
+    PLAN_WINDOWS = "plan_windows"
+    WINDOWS = "windows"
+    VALIDATE = "validate"
+    AUDIO_FEATURES = "audio_features"
+
+    @property
+    def label(self) -> str:
+        """What the user reads while it runs (the window and the terminal alike)."""
+        return _STAGE_LABELS[self]
+
+
+_STAGE_LABELS = {
+    Stage.LOAD_MODEL: "Loading the model",
+    Stage.DECODE_AUDIO: "Reading the recording",
+    Stage.PLAN_WINDOWS: "Finding pauses to split the recording",
+    Stage.WINDOWS: "Listening to the recording part by part",
+    Stage.VALIDATE: "Checking the dataset",
+    Stage.AUDIO_FEATURES: "Encoding the audio",
+}
+
+
+def stage_label(stage: str) -> str:
+    """A progress stage in words; an unknown one (a newer engine's) as it is."""
+    try:
+        return Stage(stage).label
+    except ValueError:
+        return stage
 
 
 @dataclass(frozen=True)
@@ -61,7 +105,7 @@ class Step(Event):
 
 @dataclass(frozen=True)
 class Progress(Event):
-    """Long work under way: ``stage`` is a short name such as ``load_model`` or ``decode``."""
+    """Long work under way: ``stage`` is a ``Stage`` value such as ``load_model``."""
 
     type: ClassVar[str] = "progress"
     stage: str
@@ -75,6 +119,15 @@ class Done(Event):
 
     type: ClassVar[str] = "done"
     stats: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def cancelled(cls, **stats: Any) -> Done:
+        """The one shape of a stopped request's end, wherever it is stopped."""
+        return cls({"finish": Finish.CANCELLED, **stats})
+
+    @property
+    def finish(self) -> str | None:
+        return self.stats.get("finish")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 MAX_NEW_TOKENS_LIMIT = 32768
@@ -44,4 +44,3 @@ class LoadRequest:
     """Load (or keep) a model without asking anything, e.g. when the app starts."""
 
     model: ModelChoice
-    options: dict = field(default_factory=dict)

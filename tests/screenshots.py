@@ -59,7 +59,7 @@ def main(out: Path, model: Path) -> None:
         Step(101, 1.2, 2.4, "The budget is approved, 00:01–00:02."),
     ):
         view.add_step(step)  # the tiny model cites no times: show what a real chain looks like
-    controller._show_steps_of(view)
+    controller.show_steps_of(view)
     shoot(app, window, out / "answer.png")
     dialog = controller.open_settings()
     shoot(app, dialog, out / "settings.png")

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app.paths import spoken_path
+from app.paths import spoken_dir
+from engine.history.session import spoken_file
 from tests.media import speech
 from tests.virtual_sound import SpeakerRecorder, VirtualMic, sound_server  # noqa: F401  (fixture)
 
@@ -88,8 +89,8 @@ def test_a_spoken_question_is_shown_answered_spoken_and_kept(app, qtbot, sound):
     stored = stored_turn(controller)
     assert stored.question == turn.question.text().removeprefix("<b>You:</b> ")
     assert stored.state.value == "done" and stored.answer == turn.answer_text
-    assert spoken_path(stored.id).is_file() and turn.replay.isEnabled()
-    assert controller.turns[-1].audio_path == str(spoken_path(stored.id))  # follow-ups hear it
+    assert spoken_file(spoken_dir(), stored.id).is_file() and turn.replay.isEnabled()
+    assert controller.session.turns[-1].audio is not None  # follow-ups hear it
 
 
 def test_push_to_talk_records_while_held(app, qtbot, sound):

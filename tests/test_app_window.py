@@ -103,7 +103,7 @@ def test_engine_crash_shows_a_banner_and_the_next_question_is_answered(app, qtbo
     controller.settings.max_new_tokens = 20000
     controller.ask("Tell me everything.")
     qtbot.waitUntil(lambda: bool(window.chat.current.answer_text), timeout=60_000)
-    os.kill(controller.bridge.client.pid, signal.SIGKILL)
+    os.kill(controller.engine.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=20_000)
     assert "restarted" in window.banner.text.text() and "intact" in window.banner.text.text()
     assert window.chat.current.status.text().startswith("⚠")

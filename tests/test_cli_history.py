@@ -14,6 +14,7 @@ import pytest
 
 from app import paths
 from engine.history import HistoryStore
+from engine.history.session import spoken_file
 from tests import media
 from tests.cli import heron
 
@@ -50,10 +51,10 @@ def test_ask_then_continue_then_export_and_delete(tiny_model: Path, recording: P
 
     with HistoryStore(paths.history_path()) as store:
         turn_ids = [turn.id for turn in store.get_conversation(int(conversation)).turns]
-    spoken = paths.spoken_path(turn_ids[-1])  # as if the follow-up had been asked aloud
+    spoken = spoken_file(paths.spoken_dir(), turn_ids[-1])  # as if the follow-up had been asked aloud
     spoken.parent.mkdir(parents=True, exist_ok=True)
     media.write_wav(spoken, media.speech("How many times?"), 16000)
-    other_spoken = paths.spoken_path(turn_ids[-1] + 1000)  # another conversation's: kept
+    other_spoken = spoken_file(paths.spoken_dir(), turn_ids[-1] + 1000)  # another conversation's: kept
     media.write_wav(other_spoken, media.speech("Another question."), 16000)
 
     assert heron("history", "delete", conversation).status == 0

@@ -12,7 +12,9 @@ import pytest
 
 from engine.events import Done, Error, TextDelta
 from engine.requests import AskRequest, ModelChoice, TurnSpec
-from engine.service import Engine, handle
+from engine.runtime.host import ModelHost
+from engine.runtime.process import handle
+from engine.runtime.protocol import Ask
 from engine.trainer.adapters import METADATA_FILE, PEFT_FILES
 from tests import media
 from tests.adapters import make_random_adapter
@@ -36,12 +38,12 @@ def recording(tmp_path_factory) -> Path:
     return media.write_wav(tmp_path_factory.mktemp("rec") / "tone.wav", media.tone(seconds=2.0), 16000)
 
 
-def _events(engine: Engine, turns, model: Path, adapter: Path | None, tokens: int = 12) -> list:
+def _events(engine: ModelHost, turns, model: Path, adapter: Path | None, tokens: int = 12) -> list:
     choice = ModelChoice(str(model), "/nonexistent", "fp32", "cpu", str(adapter) if adapter else None)
-    return list(handle(engine, "ask", AskRequest(tuple(turns), choice, tokens), lambda: False))
+    return list(handle(engine, Ask(1, AskRequest(tuple(turns), choice, tokens)), lambda: False))
 
 
-def ask(engine: Engine, turns, model: Path, adapter: Path | None = None) -> tuple[str, dict]:
+def ask(engine: ModelHost, turns, model: Path, adapter: Path | None = None) -> tuple[str, dict]:
     events = _events(engine, turns, model, adapter)
     assert isinstance(events[-1], Done), events
     return "".join(e.text for e in events if isinstance(e, TextDelta)), events[-1].stats
@@ -49,7 +51,7 @@ def ask(engine: Engine, turns, model: Path, adapter: Path | None = None) -> tupl
 
 def test_base_then_adapters_then_base_loads_the_base_once(tiny_model, adapters, recording):
     alpha, beta = adapters
-    engine = Engine()
+    engine = ModelHost()
     turn = [TurnSpec(QUESTION, str(recording))]
     base, _ = ask(engine, turn, tiny_model)
     loaded, model = engine.loaded, engine.loaded.model
@@ -66,17 +68,17 @@ def test_base_then_adapters_then_base_loads_the_base_once(tiny_model, adapters, 
 
 def test_follow_ups_never_reuse_a_context_of_another_adapter(tiny_model, adapters, recording):
     alpha, _ = adapters
-    engine = Engine()
+    engine = ModelHost()
     first, _ = ask(engine, [TurnSpec(QUESTION, str(recording))], tiny_model, alpha)
     turns = [TurnSpec(QUESTION, str(recording), first), TurnSpec("And then?")]
 
     under_base, stats = ask(engine, turns, tiny_model)
     assert stats["reused_tokens"] == 0, "a context prefilled with alpha active is not the base model's"
-    assert under_base == ask(Engine(), turns, tiny_model)[0]
+    assert under_base == ask(ModelHost(), turns, tiny_model)[0]
 
     under_alpha, stats = ask(engine, turns, tiny_model, alpha)
     assert stats["reused_tokens"] > 0, "the same adapter continues its own context"
-    assert under_alpha == ask(Engine(), turns, tiny_model, alpha)[0]
+    assert under_alpha == ask(ModelHost(), turns, tiny_model, alpha)[0]
 
 
 def test_an_adapter_trained_again_into_its_folder_is_loaded_afresh(tiny_model, adapters, recording, tmp_path):
@@ -85,7 +87,7 @@ def test_an_adapter_trained_again_into_its_folder_is_loaded_afresh(tiny_model, a
     folder.mkdir()
     for name in (*PEFT_FILES, METADATA_FILE):
         (folder / name).write_bytes((alpha / name).read_bytes())
-    engine = Engine()
+    engine = ModelHost()
     turn = [TurnSpec(QUESTION, str(recording))]
     first, _ = ask(engine, turn, tiny_model, folder)
     for name in PEFT_FILES:  # "trained again": other weights in the same folder
@@ -93,14 +95,14 @@ def test_an_adapter_trained_again_into_its_folder_is_loaded_afresh(tiny_model, a
     stat = (folder / PEFT_FILES[1]).stat()
     os.utime(folder / PEFT_FILES[1], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     second, _ = ask(engine, turn, tiny_model, folder)
-    assert second != first and second == ask(Engine(), turn, tiny_model, beta)[0]
+    assert second != first and second == ask(ModelHost(), turn, tiny_model, beta)[0]
     assert engine.adapters.names == ["retrained"], "the old weights were unloaded"
 
 
 def test_bad_adapters_fail_in_one_line_and_the_engine_keeps_answering(
     tiny_model, adapters, recording, tmp_path
 ):
-    engine = Engine()
+    engine = ModelHost()
     turn = [TurnSpec(QUESTION, str(recording))]
     base, _ = ask(engine, turn, tiny_model)
     loaded = engine.loaded

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine_client import EngineClient
+from app.engines.local import LocalEngine
 from engine.events import Done, Error, TextDelta
 from engine.requests import AskRequest, ModelChoice, TurnSpec
 from tests import media
@@ -17,9 +17,9 @@ from tests import media
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    engine = EngineClient(log_dir=str(tmp_path_factory.mktemp("logs")))
+    engine = LocalEngine(log_dir=str(tmp_path_factory.mktemp("logs")))
     yield engine
-    engine.close()
+    engine.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def answered(events) -> str:
     return "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
-def answering(client: EngineClient, request: AskRequest):
+def answering(client: LocalEngine, request: AskRequest):
     """The request's event stream, once the first piece of the answer has arrived."""
     stream = client.ask(request)
     next(event for event in stream if isinstance(event, TextDelta))

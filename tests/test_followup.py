@@ -8,7 +8,9 @@ import pytest
 
 from engine.events import Done, Error, TextDelta
 from engine.requests import AskRequest, ModelChoice, TurnSpec
-from engine.service import Engine, handle
+from engine.runtime.host import ModelHost
+from engine.runtime.process import handle
+from engine.runtime.protocol import Ask
 from tests import media
 
 
@@ -18,22 +20,22 @@ def recording(tmp_path_factory) -> Path:
     return media.write_wav(tmp_path_factory.mktemp("rec") / "talk.wav", samples, 16000)
 
 
-def run(engine: Engine, turns: list[TurnSpec], model: Path, tokens: int = 16) -> tuple[str, dict]:
+def run(engine: ModelHost, turns: list[TurnSpec], model: Path, tokens: int = 16) -> tuple[str, dict]:
     request = AskRequest(tuple(turns), ModelChoice(str(model), "/nonexistent", "fp32", "cpu"), tokens)
-    events = list(handle(engine, "ask", request, lambda: False))
+    events = list(handle(engine, Ask(1, request), lambda: False))
     assert not any(isinstance(e, Error) for e in events), events
     assert isinstance(events[-1], Done)
     return "".join(e.text for e in events if isinstance(e, TextDelta)), events[-1].stats
 
 
 def test_follow_ups_reuse_the_cache_and_match_a_fresh_engine(tiny_model, recording):
-    cached = Engine()
+    cached = ModelHost()
     first, stats = run(cached, [TurnSpec("What happens?", str(recording))], tiny_model)
     assert stats["reused_tokens"] == 0
     turns = [TurnSpec("What happens?", str(recording), first)]
     for question in ("How many times?", "And the dog?"):
         answer, stats = run(cached, [*turns, TurnSpec(question)], tiny_model)
-        fresh_answer, fresh_stats = run(Engine(), [*turns, TurnSpec(question)], tiny_model)
+        fresh_answer, fresh_stats = run(ModelHost(), [*turns, TurnSpec(question)], tiny_model)
         assert stats["reused_tokens"] > 0 and fresh_stats["reused_tokens"] == 0
         assert stats["prompt_tokens"] == fresh_stats["prompt_tokens"]
         assert answer == fresh_answer
@@ -42,7 +44,7 @@ def test_follow_ups_reuse_the_cache_and_match_a_fresh_engine(tiny_model, recordi
 
 
 def test_a_changed_earlier_answer_is_not_served_from_the_cache(tiny_model, recording):
-    engine = Engine()
+    engine = ModelHost()
     first, _ = run(engine, [TurnSpec("What happens?", str(recording))], tiny_model)
     _, stats = run(
         engine, [TurnSpec("What happens?", str(recording), first + " (edited)"), TurnSpec("So?")], tiny_model
@@ -51,23 +53,26 @@ def test_a_changed_earlier_answer_is_not_served_from_the_cache(tiny_model, recor
 
 
 def test_a_follow_up_with_new_audio_continues_the_cache(tiny_model, recording):
-    engine = Engine()
+    engine = ModelHost()
     first, _ = run(engine, [TurnSpec("What happens?", str(recording))], tiny_model)
     spoken = media.speech("What about the dog?")
     turns = [TurnSpec("What happens?", str(recording), first), TurnSpec("", audio=spoken)]
     answer, stats = run(engine, turns, tiny_model)
-    fresh, _ = run(Engine(), turns, tiny_model)
+    fresh, _ = run(ModelHost(), turns, tiny_model)
     assert stats["reused_tokens"] > 0 and answer == fresh
 
 
 def test_the_cache_is_bounded_by_bytes_dropping_the_oldest(tiny_model, recording):
-    engine = Engine()
+    engine = ModelHost()
     run(engine, [TurnSpec("What happens?", str(recording))], tiny_model)
     one = engine.contexts.nbytes
     assert one > 0
     engine.contexts.max_bytes = int(one * 1.5)
     first_answer, _ = run(engine, [TurnSpec("Who speaks?", str(recording))], tiny_model)
-    assert len(engine.contexts) == 1 and engine.contexts.nbytes <= engine.contexts.max_bytes
+    assert (
+        len(engine.contexts) == 1
+        and engine.contexts.nbytes <= engine.contexts.max_bytes
+    )
     _, stats = run(
         engine, [TurnSpec("Who speaks?", str(recording), first_answer), TurnSpec("Sure?")], tiny_model
     )
@@ -76,9 +81,9 @@ def test_the_cache_is_bounded_by_bytes_dropping_the_oldest(tiny_model, recording
 
 def test_encoding_matches_the_processor_for_one_clip(tiny_model, recording):
     from engine.audio import decode_audio
-    from engine.conversation import Conversation
+    from engine.inference.conversation import Conversation
+    from engine.inference.prompt import full_prompt
     from engine.model.loading import load_model
-    from engine.prompt import full_prompt
 
     loaded = load_model(tiny_model, "fp32", "cpu")
     conversation = Conversation()

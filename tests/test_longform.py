@@ -10,7 +10,9 @@ from engine.longform import planner
 from engine.longform.timecode import absolute_times
 from engine.reasoning import StepEvents
 from engine.requests import AskRequest, ModelChoice, TurnSpec
-from engine.service import Engine, handle
+from engine.runtime.host import ModelHost
+from engine.runtime.process import handle
+from engine.runtime.protocol import Ask
 from engine.timefmt import clock
 from tests import media
 
@@ -93,7 +95,7 @@ def test_a_long_recording_is_answered_window_by_window(tiny_model, tmp_path, mon
     request = AskRequest(
         (TurnSpec("What is said?", str(path)),), ModelChoice(str(tiny_model), "/x", "fp32", "cpu"), 8
     )
-    events = list(handle(Engine(), "ask", request, lambda: False))
+    events = list(handle(ModelHost(), Ask(1, request), lambda: False))
     done = events[-1]
     assert isinstance(done, Done), events[-3:]
     count = done.stats["windows"]
@@ -117,7 +119,7 @@ def test_cancel_during_the_windows(tiny_model, tmp_path, monkeypatch):
     def cancel_after_first_part() -> bool:
         return any(isinstance(e, ThinkDelta) for e in seen)
 
-    for event in handle(Engine(), "ask", request, cancel_after_first_part):
+    for event in handle(ModelHost(), Ask(1, request), cancel_after_first_part):
         seen.append(event)
     assert isinstance(seen[-1], Done) and seen[-1].stats["finish"] == "cancelled"
     assert sum(isinstance(e, ThinkDelta) for e in seen) == 1

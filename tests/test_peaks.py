@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.errors import CancelledError
-from engine.peaks import (
+from engine.audio.peaks import (
     BLOCK,
     SCALE,
     TOP_PAIRS,
@@ -19,6 +18,7 @@ from engine.peaks import (
     quantize_down,
     quantize_up,
 )
+from engine.errors import CancelledError
 
 RATE = 16000
 

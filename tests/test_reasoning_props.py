@@ -18,7 +18,7 @@ from engine.reasoning import (
     shift_steps,
     steps_from_output,
 )
-from engine.thinking import ThinkSplitter
+from engine.reasoning.thinking import ThinkSplitter
 
 # Example counts keep the file near 10 s on 2 cores; a run with ten times as many passed too.
 FAST = settings(max_examples=100, deadline=None)

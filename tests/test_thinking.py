@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.events import TextDelta, ThinkDelta
-from engine.thinking import ThinkSplitter
+from engine.reasoning.thinking import ThinkSplitter
 
 
 def split(chunks: list[str]) -> tuple[str, str]:

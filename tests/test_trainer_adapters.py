@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine.conversation import Conversation
 from engine.events import Done, TextDelta
-from engine.generation import GenerationOptions, stream_answer
+from engine.inference.conversation import Conversation
+from engine.inference.generation import GenerationOptions, stream_answer
+from engine.inference.prompt import full_prompt
 from engine.model.loading import load_model
-from engine.prompt import full_prompt
 from engine.trainer import AdapterError, AdapterManager, read_adapter
 from engine.trainer.adapters import METADATA_FILE
 from tests.adapters import make_random_adapter

@@ -128,9 +128,9 @@ def test_a_killed_run_says_so_and_resumes_from_its_checkpoint(app, qtbot, beeps,
     window, controller = app
     out = tmp_path / "killed"
     trainer, tw = open_trainer(qtbot, controller, beeps, out, tiny_model)
-    controller.bridge.client.start()  # an idle engine, holding memory training needs
+    controller.engine.start()  # an idle engine, holding memory training needs
     click(qtbot, tw.start)
-    assert not controller.bridge.client.is_running(), "the idle engine was stopped for training"
+    assert not controller.engine.is_running(), "the idle engine was stopped for training"
     wait(qtbot, lambda: trainer.checkpoint_step >= 2, tw, 60)
     os.kill(trainer.client.pid, signal.SIGKILL)
     wait(qtbot, lambda: not trainer.running, tw, 30)

@@ -32,11 +32,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("sound_server")]
 
 @pytest.fixture(scope="module")
 def engine():
-    from app.engine_client import EngineClient
+    from app.engines.local import LocalEngine
 
-    client = EngineClient()
+    client = LocalEngine()
     yield client
-    client.close()
+    client.shutdown()
 
 
 @pytest.fixture()

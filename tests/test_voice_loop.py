@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 from engine.events import Done, Error, TextDelta
+from engine.history.session import RECORDING_ACK
 from engine.requests import ModelChoice
 from engine.speech.espeak import EspeakVoice
 from engine.voice.capture import DeviceLostError
 from engine.voice.events import BargeIn, SpeechEnded, SpeechStarted, Utterance
-from engine.voice.loop import RECORDING_ACK, ChatOptions, VoiceLoop
+from engine.voice.loop import ChatOptions, VoiceLoop
 from engine.voice.vad import TurnDetector, VadOptions, load_vad_model
 from tests.media import speech
 

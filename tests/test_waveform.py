@@ -11,8 +11,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPalette, QPointingDevice, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from engine.audio.peaks import PeaksPyramid
 from engine.events import Step
-from engine.peaks import PeaksPyramid
 from engine.timefmt import clock
 from ui.waveform import WaveformView
 from ui.waveform.colors import Colors

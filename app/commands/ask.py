@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import paths
+from app.commands.options import add_model_options, token_count
 from engine.errors import HeronError
-from engine.events import Done, Error, Event, Progress, TextDelta, ThinkDelta
-from engine.requests import MAX_NEW_TOKENS_LIMIT, AskRequest, ModelChoice, TurnSpec
+from engine.events import Done, Error, Event, Finish, Progress, TextDelta, ThinkDelta, stage_label
+from engine.requests import AskRequest, ModelChoice, TurnSpec
 
-PRECISIONS = ("nf4", "int8", "bf16", "fp32")
+if TYPE_CHECKING:
+    from engine.history.session import ActiveTurn
+    from engine.interface import Engine
 
 
 def register(commands) -> None:
@@ -31,26 +36,16 @@ def register(commands) -> None:
         metavar="ID",
         help="ask a follow-up in conversation ID (see `heron history list`)",
     )
-    parser.add_argument("--model", help="instruct, think, captioner, or a model folder (default: instruct)")
+    add_model_options(parser)
     parser.add_argument(
         "--adapter",
         metavar="DIR",
         help="answer with a trained adapter: its folder, or its name in `heron models list`",
     )
     parser.add_argument("--think", action="store_true", help="reason step by step before answering")
-    parser.add_argument("--precision", choices=PRECISIONS, help="default: nf4 on CUDA, fp32 on CPU")
-    parser.add_argument("--device", choices=("cpu", "cuda"), help="default: CUDA when present")
-    parser.add_argument("--max-new-tokens", type=_token_count, default=512, metavar="N", help="default: 512")
+    parser.add_argument("--max-new-tokens", type=token_count, default=512, metavar="N", help="default: 512")
     parser.add_argument("--json", action="store_true", help="print one JSON object per event per line")
     parser.set_defaults(run=run)
-
-
-def _token_count(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= MAX_NEW_TOKENS_LIMIT:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number from 1 to {MAX_NEW_TOKENS_LIMIT}, not {value!r}"
-        )
-    return int(value)
 
 
 def _split_inputs(args: argparse.Namespace) -> tuple[str | None, str]:
@@ -66,13 +61,10 @@ def _split_inputs(args: argparse.Namespace) -> tuple[str | None, str]:
     )
 
 
-def build_request(args: argparse.Namespace, earlier: tuple[TurnSpec, ...] = ()) -> AskRequest:
-    audio, question = _split_inputs(args)
+def model_choice(args: argparse.Namespace) -> ModelChoice:
     model = args.model or ("think" if args.think else "instruct")
     adapter = str(adapter_folder(args.adapter)) if args.adapter else None
-    choice = ModelChoice(model, str(paths.models_dir()), args.precision, args.device, adapter)
-    turn = TurnSpec(question=question, audio_path=audio)
-    return AskRequest((*earlier, turn), choice, max_new_tokens=args.max_new_tokens, think=args.think)
+    return ModelChoice(model, str(paths.models_dir()), args.precision, args.device, adapter)
 
 
 def adapter_folder(value: str) -> Path:
@@ -110,63 +102,44 @@ def preflight(request: AskRequest) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.engine_client import EngineClient
+    from app.engines.local import LocalEngine
     from engine.history import HistoryStore
+    from engine.history.session import ConversationSession
 
-    _split_inputs(args)  # a missing question is reported before anything else is looked up
+    audio, question = _split_inputs(args)  # a missing question is reported before anything else
+    choice = model_choice(args)
     with HistoryStore(paths.history_path()) as store:
-        earlier = earlier_turns(store, args.continue_id) if args.continue_id is not None else ()
-        request = build_request(args, earlier)
-        duration = preflight(request)
-        recorder, conversation_id = begin_turn(store, request, args.continue_id, duration)
-        client = EngineClient(log_dir=str(paths.logs_dir()))
+        session = ConversationSession(store, paths.spoken_dir(), choice.model)
+        if args.continue_id is not None:
+            session.open(args.continue_id)
+        asked = AskRequest(
+            session.turns_for(TurnSpec(question, audio)), choice, args.max_new_tokens, args.think
+        )
+        duration = preflight(asked)  # nothing is written to the history before this passes
+        turn = session.begin_typed(question, audio, duration)
+        engine = LocalEngine(log_dir=str(paths.logs_dir()))
         printer = JsonPrinter() if args.json else TextPrinter(verbose=args.verbose)
         try:
-            return _stream(client, request, printer, recorder, conversation_id)
+            return _stream(engine, replace(asked, turns=turn.request_turns), printer, turn, session)
         finally:
-            client.close()
+            engine.shutdown()
 
 
-def earlier_turns(store, conversation_id: int) -> tuple[TurnSpec, ...]:
-    """The finished turns of a stored conversation, each with the recording it was about."""
-    record = store.get_conversation(conversation_id)
-    paths_by_id = {r.id: r.path for r in record.recordings}
-    return tuple(
-        TurnSpec(t.question, paths_by_id.get(t.recording_id), t.answer or "")
-        for t in record.turns
-        if t.state.value in ("done", "interrupted")
-    )
-
-
-def begin_turn(store, request: AskRequest, conversation_id: int | None, duration: float | None):
-    """Commit the question before anything else happens, so that a crash cannot lose it."""
-    from engine.history.recorder import TurnRecorder, conversation_title
-
-    last = request.turns[-1]
-    if conversation_id is None:
-        conversation_id = store.create_conversation(
-            conversation_title(last.question), model=request.model.model
-        )
-    recording_id = store.add_recording(last.audio_path, duration) if last.audio_path else None
-    turn_id = store.begin_turn(conversation_id, last.question, recording_id)
-    return TurnRecorder(store, turn_id), conversation_id
-
-
-def _stream(client, request: AskRequest, printer, recorder, conversation_id: int) -> int:
+def _stream(engine: Engine, request: AskRequest, printer, turn: ActiveTurn, session) -> int:
     status = 0
-    events = client.ask(request)
+    events = engine.ask(request)
     while True:
         try:
             event = next(events)
         except StopIteration:
             return status
         except KeyboardInterrupt:
-            client.cancel()  # the stream ends shortly with Done(finish=cancelled)
+            engine.cancel()  # the stream ends shortly with Done.cancelled()
             status = 130
             continue
-        recorder.on_event(event)
+        turn.on_event(event)
         if isinstance(event, Done):
-            event = Done({**event.stats, "conversation_id": conversation_id, "turn_id": recorder.turn_id})
+            event = Done({**event.stats, "conversation_id": session.conversation_id, "turn_id": turn.turn_id})
         printer.show(event)
         if isinstance(event, Error):
             print(f"heron: {event.message}", file=sys.stderr)
@@ -217,9 +190,7 @@ class TextPrinter:
     def _progress(self, event: Progress) -> None:
         if not sys.stderr.isatty():
             return
-        label = {"load_model": "Loading the model", "decode_audio": "Reading the recording"}.get(
-            event.stage, event.stage
-        )
+        label = stage_label(event.stage)
         share = f" {100 * event.done / event.total:3.0f}%" if event.total else ""
         sys.stderr.write(f"\r\033[K{label}…{share}")
         sys.stderr.flush()
@@ -235,9 +206,9 @@ class TextPrinter:
         sys.stdout.write((self.RESET if self.tty else "") + "\n")
         sys.stdout.flush()
         stats = event.stats
-        if stats.get("finish") == "cancelled":
+        if event.finish == Finish.CANCELLED:
             print("(stopped)", file=sys.stderr)
-        elif stats.get("finish") == "length":
+        elif event.finish == Finish.LENGTH:
             print("(cut at --max-new-tokens; raise it for a longer answer)", file=sys.stderr)
         if self.verbose:
             print(" ".join(f"{k}={v}" for k, v in stats.items()), file=sys.stderr)

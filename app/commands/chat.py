@@ -2,7 +2,8 @@
 
 Heron listens, answers aloud, and listens again; talking over it stops it. The loop is the
 engine's ``VoiceLoop`` (the desktop app drives the same one); this module only chooses the
-devices and the voice, and prints what happens.
+devices and the voice, and prints what happens. Each spoken question is a turn in the history,
+as in the window (``heron history list`` shows the chat).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import threading
 
 from app import paths
-from app.commands.ask import PRECISIONS, _token_count
+from app.commands.options import add_model_options, token_count
 from engine.events import Done, Error, Event, Progress, TextDelta, ThinkDelta
 from engine.requests import ModelChoice
 
@@ -20,11 +21,7 @@ from engine.requests import ModelChoice
 def register(commands) -> None:
     parser = commands.add_parser("chat", help="talk with Heron by voice (it answers aloud)")
     parser.add_argument("--audio", metavar="FILE", help="a recording to talk about")
-    parser.add_argument("--model", help="instruct, think, captioner, or a model folder (default: instruct)")
-    parser.add_argument("--precision", choices=PRECISIONS, help="default: nf4 on CUDA, fp32 on CPU")
-    parser.add_argument(
-        "--device", choices=("cpu", "cuda"), help="where the model runs (default: CUDA when present)"
-    )
+    add_model_options(parser)
     parser.add_argument("--input", metavar="DEVICE", help="microphone, by name or index (remembered)")
     parser.add_argument("--output", metavar="DEVICE", help="speaker, by name or index (remembered)")
     parser.add_argument(
@@ -40,7 +37,7 @@ def register(commands) -> None:
         "--push-to-talk", action="store_true", help="press Enter to talk, Enter again to send"
     )
     parser.add_argument("--no-echo-cancel", action="store_true", help="turn echo cancellation off (headsets)")
-    parser.add_argument("--max-new-tokens", type=_token_count, default=256, metavar="N", help="default: 256")
+    parser.add_argument("--max-new-tokens", type=token_count, default=256, metavar="N", help="default: 256")
     parser.set_defaults(run=run)
 
 
@@ -71,27 +68,31 @@ def run(args: argparse.Namespace) -> int:
             for device in list_devices(kind):
                 print(f"  {'*' if device.is_default else ' '} {device.describe()}")
         return 0
-    loop, client = _open_loop(args)
-    printer = ChatPrinter(verbose=args.verbose, push_to_talk=args.push_to_talk)
-    try:
-        loop.start()
-        if args.push_to_talk:
-            threading.Thread(target=_push_to_talk, args=(loop,), daemon=True).start()
-        return _run_events(loop, printer)
-    finally:
-        loop.close()
-        client.close()
+    from engine.history import HistoryStore
+
+    with HistoryStore(paths.history_path()) as store:
+        loop, engine = _open_loop(args, store)
+        printer = ChatPrinter(verbose=args.verbose, push_to_talk=args.push_to_talk)
+        try:
+            loop.start()
+            if args.push_to_talk:
+                threading.Thread(target=_push_to_talk, args=(loop,), daemon=True).start()
+            return _run_events(loop, printer)
+        finally:
+            loop.close()
+            engine.shutdown()
 
 
-def _open_loop(args: argparse.Namespace):
-    from app.engine_client import EngineClient
+def _open_loop(args: argparse.Namespace, store):
+    from app.engines.local import LocalEngine
+    from engine.history.session import ConversationSession
     from engine.speech.tts import open_voice
     from engine.voice.devices import resolve_devices
     from engine.voice.loop import ChatOptions, VoiceLoop
     from engine.voice.vad import VadOptions
 
     model = ModelChoice(args.model or "instruct", str(paths.models_dir()), args.precision, args.device)
-    _preflight(model, args.audio)
+    duration_s = _preflight(model, args.audio)
     microphone, speaker = resolve_devices(paths.config_dir(), args.input, args.output)
     for choice in (microphone, speaker):
         if choice.notice:
@@ -102,23 +103,27 @@ def _open_loop(args: argparse.Namespace):
         vad=VadOptions(silence_ms=args.silence_ms),
         push_to_talk=args.push_to_talk,
         echo_cancel=not args.no_echo_cancel,
-        audio_path=args.audio,
         max_new_tokens=args.max_new_tokens,
+        conversation=ConversationSession(store, paths.spoken_dir(), model.model),
     )
-    client = EngineClient(log_dir=str(paths.logs_dir()))
-    return VoiceLoop.open(client, voice, microphone.device, speaker.device, options), client
+    options.conversation.set_recording(args.audio, duration_s)
+    engine = LocalEngine(log_dir=str(paths.logs_dir()))
+    return VoiceLoop.open(engine, voice, microphone.device, speaker.device, options), engine
 
 
-def _preflight(model: ModelChoice, audio_path: str | None) -> None:
+def _preflight(model: ModelChoice, audio_path: str | None) -> float | None:
+    """The recording's duration, once it and the model are known to be there."""
     from pathlib import Path
 
     from engine.model.registry import resolve_model
 
+    duration_s = None
     if audio_path:
         from engine.audio import probe_audio
 
-        probe_audio(audio_path)
+        duration_s = probe_audio(audio_path).duration_s
     resolve_model(model.model, Path(model.models_dir))
+    return duration_s
 
 
 def _push_to_talk(loop) -> None:

@@ -15,7 +15,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.doctor import FAIL, run_checks
+    from engine.runtime.doctor import FAIL, run_checks
 
     failed = False
     for check in run_checks(paths.models_dir()):

@@ -81,7 +81,11 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_delete(args: argparse.Namespace) -> int:
+    from engine.history.session import delete_conversation
+
     with _store() as store:
-        paths.delete_conversation(store, args.id)  # a clear error if there is no such conversation
+        delete_conversation(
+            store, args.id, paths.spoken_dir()
+        )  # a clear error if there is no such conversation
     print(f"Deleted conversation {args.id}.", file=sys.stderr)
     return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import HeronError
+from engine.events import stage_label
 
 EXIT_INVALID = 2
 EXIT_INTERRUPTED = 130
@@ -221,11 +222,6 @@ class JsonPrinter:
 class ProgressPrinter:
     """A one-line progress bar on stderr (a line every few percent when stderr is not a terminal)."""
 
-    STAGES = {
-        "validate": "Checking the dataset",
-        "load_model": "Loading the model",
-        "audio_features": "Encoding the audio",
-    }
     WIDTH = 24
 
     def __init__(self, stream=None):
@@ -241,7 +237,7 @@ class ProgressPrinter:
             handler(event)
 
     def _on_progress(self, event) -> None:
-        label = self.STAGES.get(event.stage, event.stage)
+        label = stage_label(event.stage)
         count = f" {event.done:g}/{event.total:g}" if event.total else ""
         self._line(f"{label}…{count}", final=bool(event.total) and event.done >= event.total)
 

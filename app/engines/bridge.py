@@ -1,7 +1,9 @@
-"""The engine process seen from Qt: requests run in a worker thread, events arrive as signals.
+"""An engine seen from Qt: requests run in a worker thread, events arrive as signals.
 
 The window never waits on the model: ``ask``/``load`` return at once; each event reaches the
 GUI thread through a queued signal. One request runs at a time; asking while one runs cancels it.
+The bridge asks through its own ``EngineView`` of the shared engine, so the voice conversation
+(another view) and typed questions take turns on one model.
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
-from app.engine_client import EngineClient
-from app.engine_share import SharedEngine
+from app.engines.shared import SharedEngine
 from engine.events import Error
 from engine.requests import AskRequest, LoadRequest
 
@@ -21,11 +22,10 @@ class EngineBridge(QObject):
     busy_changed = Signal(bool)
     restarted = Signal(str)  # the engine crashed and a fresh one will serve the next request
 
-    def __init__(self, log_dir: str | None = None, parent: QObject | None = None):
+    def __init__(self, shared: SharedEngine, parent: QObject | None = None):
         super().__init__(parent)
-        self.client = EngineClient(log_dir=log_dir)
-        self.engine = SharedEngine(self.client)  # the voice conversation asks through it too
-        self._view = self.engine.view()
+        self.shared = shared  # the voice conversation asks through it too
+        self._view = shared.view()
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -53,7 +53,7 @@ class EngineBridge(QObject):
     def shutdown(self) -> None:
         self.cancel()
         self.wait(2.0)
-        self.client.close()
+        self.shared.engine.shutdown()
 
     def _run(self, start) -> None:
         with self._lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from engine.events import Done, Error, Event, Step, TextDelta, ThinkDelta
+from engine.events import Done, Error, Event, Finish, Step, TextDelta, ThinkDelta
 from engine.history.store import HistoryStore
 
 CHECKPOINT_EVERY_S = 0.5
@@ -23,7 +23,9 @@ def conversation_title(question: str) -> str:
 
 
 class TurnRecorder:
-    def __init__(self, store: HistoryStore, turn_id: int):
+    """The answer's events gathered, and written to ``store`` (None: gathered only)."""
+
+    def __init__(self, store: HistoryStore | None, turn_id: int | None):
         self.store = store
         self.turn_id = turn_id
         self.answer: list[str] = []
@@ -36,23 +38,28 @@ class TurnRecorder:
         return "".join(self.answer)
 
     def on_event(self, event: Event) -> None:
+        self._gather(event)
+        if self.store is not None:
+            self._write(event)
+
+    def _gather(self, event: Event) -> None:
         if isinstance(event, TextDelta):
             self.answer.append(event.text)
         elif isinstance(event, ThinkDelta):
             self.reasoning.append(event.text)
         elif isinstance(event, Step):
             self.steps.append(event)
-        elif isinstance(event, Done):
+
+    def _write(self, event: Event) -> None:
+        if isinstance(event, Done):
             self._finish(event.stats)
-            return
         elif isinstance(event, Error):
             self.store.fail_turn(self.turn_id, event.message)
-            return
-        if time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S:
+        elif time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S:
             self.store.save_partial(self.turn_id, self.answer_text, "".join(self.reasoning))
             self._saved_at = time.monotonic()
 
     def _finish(self, stats: dict) -> None:
         reasoning = "".join(self.reasoning)
-        interrupted = stats.get("finish") in ("cancelled", "interrupted")  # typed: Stop; spoken: barge-in too
+        interrupted = stats.get("finish") in (Finish.CANCELLED, Finish.INTERRUPTED)  # Stop, or barge-in
         self.store.finish_turn(self.turn_id, self.answer_text, reasoning, self.steps, stats, interrupted)

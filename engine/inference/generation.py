@@ -20,10 +20,10 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from engine.errors import OutOfMemoryError, RequestError
-from engine.events import Done, Event, TextDelta
-from engine.prompt import Prompt
+from engine.events import Done, Event, Finish, TextDelta
+from engine.inference.prompt import Prompt
+from engine.reasoning.thinking import ThinkSplitter
 from engine.requests import MAX_NEW_TOKENS_LIMIT
-from engine.thinking import ThinkSplitter
 
 if TYPE_CHECKING:
     from engine.model.loading import LoadedModel
@@ -34,7 +34,6 @@ _POLL_S = 0.02  # how often the caller's thread looks at the cancel flag
 @dataclass(frozen=True)
 class GenerationOptions:
     max_new_tokens: int = 512
-    think: bool = False  # the model reasons inside <think>…</think> before answering
 
     def validate(self) -> None:
         if not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS_LIMIT:
@@ -121,12 +120,12 @@ def stream_answer(
     splitter = ThinkSplitter()
     answer: list[str] = []
     first_token_at: float | None = None
-    finish, result = "stop", None
+    finish, result = Finish.STOP, None
     try:
         while True:
             if should_cancel():
                 stop.set()
-                finish = "cancelled"
+                finish = Finish.CANCELLED
                 break
             try:
                 kind, payload = tokens.get(timeout=_POLL_S)
@@ -144,8 +143,8 @@ def stream_answer(
         for event in splitter.flush():
             answer.extend([event.text] if isinstance(event, TextDelta) else [])
             yield event
-        if finish != "cancelled" and len(decoder.ids) >= options.max_new_tokens:
-            finish = "length"
+        if finish != Finish.CANCELLED and len(decoder.ids) >= options.max_new_tokens:
+            finish = Finish.LENGTH
         ended = time.perf_counter()
         yield Done(_stats(prompt, decoder, started, first_token_at, ended, finish))
     finally:

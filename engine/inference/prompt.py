@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from engine.conversation import Conversation
+from engine.inference.conversation import Conversation
 
 if TYPE_CHECKING:
-    from engine.contexts import CachedContext
+    from engine.inference.contexts import CachedContext
     from engine.model.loading import LoadedModel
 
 SAMPLE_RATE = 16000

@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.conversation import Conversation
-from engine.events import Done, Event, Progress, ThinkDelta
-from engine.generation import GenerationOptions, Outcome, stream_answer
+from engine.events import Done, Event, Finish, Progress, Stage, ThinkDelta
+from engine.inference.conversation import Conversation
+from engine.inference.generation import GenerationOptions, Outcome, stream_answer
+from engine.inference.prompt import full_prompt
 from engine.longform.planner import SAMPLE_RATE, Window, plan_windows
 from engine.longform.timecode import absolute_times
-from engine.progress import with_progress
-from engine.prompt import full_prompt
-from engine.streams import relay
+from engine.streams import relay, with_progress
 from engine.timefmt import clock
 
 if TYPE_CHECKING:
@@ -47,17 +46,17 @@ def answer_in_windows(
     earlier: list[tuple[str, str]] = (),
 ) -> Generator[Event, None, Outcome]:
     """Windows, then the combining pass; ``earlier`` holds the conversation's (question, answer) turns."""
-    windows = yield from with_progress("plan_windows", _plan, samples)
+    windows = yield from with_progress(Stage.PLAN_WINDOWS, _plan, samples)
     parts: list[str] = []
     for window in windows:
-        yield Progress("windows", float(window.index), float(len(windows)))
+        yield Progress(Stage.WINDOWS, float(window.index), float(len(windows)))
         if should_cancel():
             return (yield from _cancelled(asked_at))
         part = yield from _ask_window(loaded, samples, window, len(windows), question, options, should_cancel)
         if part is None:
             return (yield from _cancelled(asked_at))
         parts.append(part)
-    yield Progress("windows", float(len(windows)), float(len(windows)))
+    yield Progress(Stage.WINDOWS, float(len(windows)), float(len(windows)))
     return (
         yield from _combine(
             loaded, samples, windows, question, parts, earlier, options, should_cancel, asked_at
@@ -78,7 +77,7 @@ def _ask_window(loaded, samples, window: Window, count: int, question, options, 
     conversation.ask(asked, clip)
     stream = stream_answer(loaded, full_prompt(loaded, conversation), options, should_cancel)
     outcome = yield from relay(stream, lambda e: [])  # its text is shown rewritten, below
-    if outcome.finish == "cancelled":
+    if outcome.finish == Finish.CANCELLED:
         return None
     text = absolute_times(outcome.answer_text.strip(), window.start_s)
     header = f"Part {window.index + 1} of {count} ({clock(window.start_s)}–{clock(window.end_s)})"
@@ -99,5 +98,5 @@ def _combine(loaded, samples, windows, question, parts, earlier, options, should
 
 
 def _cancelled(asked_at: float) -> Generator[Event, None, Outcome]:
-    yield Done({"finish": "cancelled", "total_s": round(time.perf_counter() - asked_at, 4)})
-    return Outcome(None, "", "", "cancelled")
+    yield Done.cancelled(total_s=round(time.perf_counter() - asked_at, 4))
+    return Outcome(None, "", "", Finish.CANCELLED)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from engine.audio import SAMPLE_RATE
+
 MAX_WINDOW_S = 1800.0  # 60 windows of 30 s: the model's limit
 SEARCH_S = 60.0  # how far before the limit to look for a pause
 OVERLAP_S = 2.0

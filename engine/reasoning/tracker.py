@@ -21,7 +21,7 @@ from dataclasses import replace
 from engine.events import Event, Step, TextDelta, ThinkDelta
 from engine.reasoning.steps import shift_steps
 from engine.reasoning.stream import StepStream, parse_steps
-from engine.thinking import ThinkSplitter
+from engine.reasoning.thinking import ThinkSplitter
 
 
 class StepEvents:

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from engine.events import Event, TextDelta
+from engine.reasoning.thinking import ThinkSplitter
 from engine.speech.spoken import CODE_NOTICE
-from engine.thinking import ThinkSplitter
 
 # Words whose trailing period does not end a sentence.
 _ABBREVIATIONS = {

@@ -6,7 +6,7 @@ settings, the final metrics and the Heron version.
 
 ``AdapterManager`` wraps a ``LoadedModel``'s model in a peft model the first time an adapter is
 loaded; the wrapping injects the adapter layers into the model object itself, so everything
-that holds ``loaded.model`` (``engine.generation.stream_answer`` included) uses the active
+that holds ``loaded.model`` (``engine.inference.generation.stream_answer`` included) uses the active
 adapter with no change. Unloading the last adapter removes every injected layer: the base
 model's own weights were never touched, so its outputs come back exactly.
 """
@@ -29,6 +29,7 @@ from engine.trainer.errors import AdapterError
 METADATA_FILE = "heron-adapter.json"
 PEFT_FILES = ("adapter_config.json", "adapter_model.safetensors")
 FORMAT = 1
+MAX_LOADED = 4  # adapters kept on a model at once (a few MB each); the least recently used goes
 # Base-model config values an adapter's shapes depend on.
 SHAPE_KEYS = (
     "hidden_size",
@@ -45,6 +46,7 @@ class AdapterInfo:
     name: str
     path: Path
     metadata: dict[str, Any] = field(default_factory=dict)  # heron-adapter.json ({} for a bare peft adapter)
+    identity: tuple | None = None  # adapter_identity() of the weights loaded, on a model
 
     @property
     def base_model(self) -> str | None:
@@ -178,7 +180,7 @@ class AdapterManager:
     def __init__(self, loaded):
         self.loaded = loaded
         self.peft = None  # the PeftModel wrapper, while at least one adapter is loaded
-        self.adapters: dict[str, AdapterInfo] = {}
+        self.adapters: dict[str, AdapterInfo] = {}  # least recently used first
         self._active: str | None = None
 
     @property
@@ -189,7 +191,7 @@ class AdapterManager:
     def names(self) -> list[str]:
         return list(self.adapters)
 
-    def load(self, folder: Path, name: str | None = None) -> str:
+    def load(self, folder: Path, name: str | None = None, identity: tuple | None = None) -> str:
         """Load the adapter in ``folder`` next to any others and make it the active one."""
         folder = Path(folder).expanduser().resolve()
         metadata = read_adapter(folder)
@@ -199,9 +201,31 @@ class AdapterManager:
             self._inject(folder, name)
         except (ValueError, KeyError, RuntimeError, OSError) as exc:
             raise AdapterError(f"Cannot load the adapter in {folder}: {_first_line(exc)}") from exc
-        self.adapters[name] = AdapterInfo(name, folder, metadata)
+        self.adapters[name] = AdapterInfo(name, folder, metadata, identity)
         self.use(name)
         return name
+
+    def activate(self, identity: tuple | None) -> None:
+        """Answer with the adapter ``identity`` (``adapter_identity``) names, loading it if need
+        be, at most ``MAX_LOADED`` kept; None: the base model."""
+        if identity is None:
+            self.use(None)
+            return
+        name = next((n for n, info in self.adapters.items() if info.identity == identity), None)
+        if name is None:
+            name = self._load_fresh(identity)
+        else:
+            self.use(name)
+        self.adapters[name] = self.adapters.pop(name)  # now the most recently used
+
+    def _load_fresh(self, identity: tuple) -> str:
+        folder = Path(identity[0])
+        check_compatible(read_adapter(folder), self.loaded.model, folder)  # refused before any change
+        for stale in [n for n, info in self.adapters.items() if str(info.path) == identity[0]]:
+            self.unload(stale)  # older weights from the same folder: trained again since
+        while len(self.adapters) >= MAX_LOADED:
+            self.unload(next(iter(self.adapters)))
+        return self.load(folder, identity=identity)
 
     def use(self, name: str | None) -> None:
         """Make ``name`` the active adapter; None answers with the base model alone."""

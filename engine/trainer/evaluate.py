@@ -3,7 +3,7 @@
 Batches go through the processor (30 s windows, prompts padded on the left, as it does by
 default) and ``model.generate`` without sampling. Rotary positions are relative, so the
 left padding changes no answer; audio placeholders are banned from the output, as in
-``engine.generation``.
+``engine.inference.generation``.
 """
 
 from __future__ import annotations

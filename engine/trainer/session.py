@@ -20,7 +20,7 @@ import torch
 
 from engine.audio import decode_audio
 from engine.events import Progress
-from engine.progress import with_progress
+from engine.streams import with_progress
 from engine.trainer import checkpoint as ckpt
 from engine.trainer.adapters import METADATA_FILE, remove_adapter_files
 from engine.trainer.collate import Encoded, PromptBuilder

@@ -12,25 +12,23 @@ import contextlib
 import logging
 import os
 import threading
-import traceback
 from typing import Any
 
-from engine.errors import HeronError
-from engine.events import Error
+from engine.runtime.failures import guarded
+from engine.runtime.logs import quiet_libraries, setup_logging
 
 log = logging.getLogger("heron.trainer")
+OUT_OF_MEMORY = "Training ran out of memory: lower the batch size, or use nf4 on a GPU."
 
 
 def serve(conn, settings: dict[str, Any], resume: str, log_dir: str | None = None) -> None:
     """Entry point of the training process: ``settings`` are TrainConfig fields."""
-    from engine.service import _quiet_libraries, _setup_logging
-
-    _setup_logging(log_dir, "trainer")
-    _quiet_libraries()
+    setup_logging(log_dir, "trainer")
+    quiet_libraries()
     stop = threading.Event()
     threading.Thread(target=_read_messages, args=(conn, stop), daemon=True).start()
     log.info("training started, pid %d, resume=%s", os.getpid(), resume)
-    for event in _run(settings, resume, stop):
+    for event in guarded(_run(settings, resume, stop), log, "training", OUT_OF_MEMORY):
         with contextlib.suppress(OSError):  # the app went away: the stop flag is set, the run ends soon
             conn.send(event)
     log.info("training process ending")
@@ -40,18 +38,8 @@ def _run(settings: dict[str, Any], resume: str, stop: threading.Event):
     from engine.trainer.config import TrainConfig
     from engine.trainer.loop import train
 
-    try:
-        config = TrainConfig().with_overrides(settings).validate()
-        yield from train(config, should_cancel=stop.is_set, resume=resume)
-    except HeronError as exc:
-        log.info("training failed: %s", exc)
-        yield Error(exc.kind, exc.message)
-    except MemoryError:
-        yield Error("out_of_memory", "Training ran out of memory: lower the batch size, or use nf4 on a GPU.")
-    except Exception as exc:
-        log.error("unexpected training error\n%s", traceback.format_exc())
-        message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-        yield Error("internal", f"Unexpected training error ({message}). Details are in trainer.log.")
+    config = TrainConfig().with_overrides(settings).validate()
+    yield from train(config, should_cancel=stop.is_set, resume=resume)
 
 
 def _read_messages(conn, stop: threading.Event) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.events import Done, Error, Event, TextDelta, ThinkDelta
+from engine.events import Done, Error, Event, Finish, TextDelta, ThinkDelta
 from engine.requests import AskRequest
 from engine.speech.chunker import ChunkerOptions, SentenceChunker
 from engine.speech.spoken import spoken_form
@@ -31,8 +31,8 @@ SPEAKER_STALL_S = 5.0  # queued audio this late past its end: the speaker is gon
 
 
 @dataclass
-class TurnRecord:
-    """A voice turn as the loop remembers it (for follow-up questions and for the app)."""
+class SpokenAnswer:
+    """What a voice turn heard and said: its question's audio, the answer, the pieces spoken."""
 
     audio: np.ndarray | None
     answer: str = ""
@@ -64,7 +64,7 @@ class AnswerJob:
         self._emit_out = emit
         self._on_finished = on_finished
         self._engine_lock = engine_lock
-        self.record = TurnRecord(audio=request.turns[-1].audio)
+        self.record = SpokenAnswer(audio=request.turns[-1].audio)
         self._chunker = SentenceChunker(chunker)
         self._pieces: queue.Queue = queue.Queue()
         self._held_events: list[Event] = []
@@ -142,7 +142,7 @@ class AnswerJob:
         try:
             with self._engine_lock:
                 if self._cancelled.is_set():
-                    self._engine_done = Done({"finish": "cancelled"})
+                    self._engine_done = Done.cancelled()
                     return
                 for event in self.client.ask(self.request):
                     if self._cancelled.is_set():
@@ -230,7 +230,7 @@ class AnswerJob:
         engine = dict(self._engine_done.stats) if self._engine_done else {}
         engine["generation"] = engine.get("finish", "error" if self.record.error else "unknown")
         if self.record.interrupted:
-            engine["finish"] = "interrupted"
+            engine["finish"] = Finish.INTERRUPTED
         engine["interrupted"] = self.record.interrupted
         self.record.stats = engine
         if self.record.spoken:

@@ -19,12 +19,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from engine.audio import SAMPLE_RATE
 from engine.errors import DeviceError
 from engine.voice.clock import StreamClock
 from engine.voice.devices import SoundDevice
 from engine.voice.resampler import LiveResampler
 
-RATE = 16000
+RATE = SAMPLE_RATE
 FIRST_BLOCK_TIMEOUT_S = 6.0  # some servers deliver the first block a second or two late
 STALL_S = 2.0  # a running stream silent for this long is gone
 

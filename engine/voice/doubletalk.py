@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 
-RATE = 16000
+from engine.audio import SAMPLE_RATE
+
+RATE = SAMPLE_RATE
 BLOCK = 160  # 10 ms
 WINDOW = 2 * BLOCK  # each frame's spectrum looks at the last 20 ms
 HISTORY = RATE  # the delay is searched for in the last second...

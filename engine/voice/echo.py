@@ -29,10 +29,11 @@ from collections import deque
 
 import numpy as np
 
+from engine.audio import SAMPLE_RATE
 from engine.voice.doubletalk import DoubleTalk
 from engine.voice.resampler import LiveResampler
 
-RATE = 16000
+RATE = SAMPLE_RATE
 FRAME = RATE // 100  # the processing module takes exactly 10 ms frames
 FRAME_S = FRAME / RATE
 _MAX_REFERENCE_S = 2.0  # far-end audio kept unconsumed before the oldest is dropped

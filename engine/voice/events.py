@@ -52,16 +52,19 @@ class Utterance(Event):
     """What the user said, as 16 kHz mono float32 samples (pre-roll included).
 
     ``cut_short`` is set when the microphone vanished mid-turn: the samples are what was
-    recorded until then.
+    recorded until then. ``turn_id`` is the question's turn in the history, once the
+    conversation has taken it (``VoiceLoop.events``).
     """
 
     type: ClassVar[str] = "utterance"
     duration_s: float
     cut_short: bool = False
     samples: Any = field(default=None, compare=False, repr=False)
+    turn_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "duration_s": self.duration_s, "cut_short": self.cut_short}
+        data = {"type": self.type, "duration_s": self.duration_s, "cut_short": self.cut_short}
+        return data if self.turn_id is None else {**data, "turn_id": self.turn_id}
 
 
 @dataclass(frozen=True)

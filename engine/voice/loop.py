@@ -1,9 +1,10 @@
 """The conversation loop: listen, hear a question, answer aloud, listen again.
 
 ``VoiceLoop`` owns the microphone, the echo canceller, the turn detector and the speaker, and
-talks to the engine through the same client as everything else (``EngineClient``). It runs on
-its own threads and reports everything as events: ``for event in loop.events()`` in a terminal,
-or in a worker thread that forwards them to the desktop app's widgets.
+talks to the engine through the same interface as everything else (``engine.interface.Engine``).
+It runs on its own threads and reports everything as events: ``for event in loop.events()`` in a
+terminal, or in a worker thread that forwards them to the desktop app's widgets. Its questions
+are turns of a ``ConversationSession``, which also gives each answer its context.
 
 The audio thread reads the microphone, removes the echo of what Heron itself plays, and feeds
 the turn detector:
@@ -30,18 +31,19 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from engine.errors import DeviceError
 from engine.events import Done, Error, Event, Progress
-from engine.requests import AskRequest, LoadRequest, ModelChoice, TurnSpec
+from engine.history.session import ConversationSession, spoken_question
+from engine.requests import AskRequest, LoadRequest, ModelChoice
 from engine.speech.chunker import ChunkerOptions, SentenceChunker
 from engine.speech.spoken import spoken_form
 from engine.speech.tts import Voice, pause_after
-from engine.voice.answer import AnswerJob, TurnRecord, voice_timings
+from engine.voice.answer import AnswerJob, SpokenAnswer, voice_timings
 from engine.voice.capture import RATE, Capture, DeviceLostError
 from engine.voice.devices import SoundDevice
 from engine.voice.echo import EchoCanceller
@@ -57,9 +59,6 @@ from engine.voice.events import (
 from engine.voice.playback import Player
 from engine.voice.vad import CHUNK, TurnDetector, VadEvent, VadOptions
 
-RECORDING_INTRO = "Here is a recording I want to talk about. My questions about it follow, spoken aloud."
-RECORDING_ACK = "I have listened to the recording. Ask me anything about it."
-SPOKEN_QUESTION = ""  # the question is the audio itself
 LEVEL_EVERY_S = 0.1
 PTT_PRE_ROLL_S = 0.3
 PTT_MIN_S = 0.1  # a press shorter than this holds no question
@@ -78,14 +77,14 @@ class ChatOptions:
     vad: VadOptions = field(default_factory=VadOptions)
     push_to_talk: bool = False
     echo_cancel: bool = True
-    audio_path: str | None = None  # a recording the conversation is about
+    audio_path: str | None = None  # a recording the conversation is about (without ``conversation``)
     max_new_tokens: int = 256
     think: bool = False
     chunker: ChunkerOptions | None = None
     preload: bool = True  # load the model as the loop starts, not at the first question
-    # The conversation so far, when the caller keeps it (the app: typed and spoken turns, from the
-    # history too); None: the recording (``audio_path``) and this loop's own spoken turns.
-    context: Callable[[], list[TurnSpec]] | None = None
+    # Whose turns these are: the app shares its session (typed and spoken turns, in the history);
+    # None: a conversation about ``audio_path`` kept in memory only.
+    conversation: ConversationSession | None = None
 
 
 class VoiceLoop:
@@ -114,7 +113,10 @@ class VoiceLoop:
         self.hands_free = not options.push_to_talk
         self.player.on_played = self.echo.add_reference
         self.player.on_segment = self._on_segment
-        self.turns: list[TurnRecord] = []
+        self.conversation = options.conversation or ConversationSession(None)
+        if options.conversation is None:
+            self.conversation.set_recording(options.audio_path)
+        self.turns: list[SpokenAnswer] = []  # what was heard and said, turn by turn
         self._events: queue.Queue = queue.Queue()
         self._engine_lock = threading.Lock()
         self._job: AnswerJob | None = None
@@ -180,13 +182,25 @@ class VoiceLoop:
         self.close()
 
     def events(self, poll_s: float = 0.1) -> Iterator[Event]:
-        """Everything that happens, in order, until the loop stops."""
+        """Everything that happens, in order, until the loop stops.
+
+        Reading them is also what makes each spoken question a turn of the conversation (on the
+        reader's thread: the history is never written from the audio thread): an ``Utterance``
+        comes out with its ``turn_id``, followed by a ``Notice`` if the history failed.
+        """
         while True:
             try:
-                yield self._events.get(timeout=poll_s)
+                event = self._events.get(timeout=poll_s)
             except queue.Empty:
                 if self._stopped.is_set() and self._events.empty():
                     return
+                continue
+            turn = self.conversation.on_voice_event(event)
+            if isinstance(event, Utterance):
+                event = replace(event, turn_id=turn.turn_id)
+            yield event
+            if isinstance(event, Utterance) and turn.notice:
+                yield Notice(turn.notice)
 
     def _emit(self, event: Event) -> None:
         self._events.put(event)
@@ -201,7 +215,7 @@ class VoiceLoop:
                         self._emit(event)
                     failed = failed or isinstance(event, Error)
                 if not failed:
-                    warm_up = TurnSpec(SPOKEN_QUESTION, audio=np.zeros(RATE, np.float32))
+                    warm_up = spoken_question(np.zeros(RATE, np.float32))
                     for _ in self.client.ask(AskRequest((warm_up,), self.options.model, max_new_tokens=2)):
                         pass
         finally:
@@ -493,7 +507,7 @@ class VoiceLoop:
             ended = self.detector.end_now()
             audio = ended.audio if ended is not None else None
         if audio is not None and len(audio):
-            self.turns.append(TurnRecord(audio=audio, error=exc.message))
+            self.turns.append(SpokenAnswer(audio=audio, error=exc.message))
             self._emit(Utterance(round(len(audio) / RATE, 3), cut_short=True, samples=audio))
         with self._job_lock:
             if self._job is not None and self._job.active:
@@ -505,23 +519,9 @@ class VoiceLoop:
         self._stopped.set()
 
     # -- answers -------------------------------------------------------------------------------
-    def _history(self) -> list[TurnSpec]:
-        if self.options.context is not None:
-            turns = list(self.options.context())
-        else:
-            turns = [
-                TurnSpec(SPOKEN_QUESTION, audio=record.audio, answer=record.answer)
-                for record in self.turns
-                if record.audio is not None and record.error is None and record.answer
-            ]
-        recording = self.options.audio_path
-        if recording and not any(turn.audio_path == recording for turn in turns):
-            turns.insert(0, TurnSpec(RECORDING_INTRO, audio_path=recording, answer=RECORDING_ACK))
-        return turns
-
     def _start_job(self, audio: np.ndarray, held: bool, speech_end: float) -> None:
         request = AskRequest(
-            turns=(*self._history(), TurnSpec(SPOKEN_QUESTION, audio=audio)),
+            turns=self.conversation.turns_for(spoken_question(audio)),
             model=self.options.model,
             max_new_tokens=self.options.max_new_tokens,
             think=self.options.think,

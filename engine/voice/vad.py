@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RATE = 16000
+from engine.audio import SAMPLE_RATE
+
+RATE = SAMPLE_RATE
 CHUNK = 512  # silero-vad's window at 16 kHz: 32 ms
 CHUNK_MS = CHUNK * 1000 / RATE
 FRAME = 128  # 8 ms frames for finding where the voice stopped
