@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen
 
-from engine.peaks import PeaksPyramid
+from engine.audio.peaks import PeaksPyramid
 from ui.waveform.colors import Colors
 from ui.waveform.labels import Labels
 from ui.waveform.markers import PAST_END_PX, Mark

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_PX_PER_SECOND = 16000 * 4  # deepest zoom: one 16 kHz sample spans 4 pixels
+from engine.audio import SAMPLE_RATE
+
+MAX_PX_PER_SECOND = SAMPLE_RATE * 4  # deepest zoom: one 16 kHz sample spans 4 pixels
 SHOW_MARGIN = 0.1  # show_time() leaves this fraction of the view before the time it brings in
 
 

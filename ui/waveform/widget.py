@@ -25,8 +25,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QPinchGesture, QSizePolicy, QToolTip, QWidget
 
+from engine.audio.peaks import PeaksPyramid
 from engine.events import Step
-from engine.peaks import PeaksPyramid
 from engine.timefmt import clock
 from ui.waveform.colors import Colors
 from ui.waveform.labels import Labels
