@@ -33,11 +33,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from engine.audio import SAMPLE_RATE  # noqa: E402
 from engine.audio.peaks import PeaksBuilder, PeaksPyramid  # noqa: E402
 from engine.events import Step  # noqa: E402
 from ui.waveform import WaveformView  # noqa: E402
 
-RATE = 16000
+RATE = SAMPLE_RATE
 HOURS = 3.0
 CHUNK = 1 << 20
 SIZE = (1920, 300)
