@@ -17,7 +17,7 @@ from engine.inference.prompt import Prompt
 from engine.requests import LoadRequest, ModelChoice
 from engine.runtime.audio_cache import AudioCache
 from engine.trainer.adapters import AdapterManager, adapter_identity
-from engine.trainer.errors import AdapterError
+from engine.trainer.errors import AdapterInjectionError
 
 CONTEXT_CACHE_BYTES_CPU = 4 * 1024**3  # prefilled conversations kept for follow-ups, on the CPU
 CONTEXT_CACHE_GPU_SHARE = 0.25  # … and on a GPU, as a share of its memory
@@ -66,7 +66,7 @@ class ModelHost:
             self.adapters = AdapterManager(self.loaded)
         try:
             self.adapters.activate(identity)
-        except AdapterError:
+        except AdapterInjectionError:
             self.unload()  # peft may have half-changed the model: the next request loads it afresh
             raise
 

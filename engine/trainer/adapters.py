@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__
-from engine.trainer.errors import AdapterError
+from engine.trainer.errors import AdapterError, AdapterInjectionError
 
 METADATA_FILE = "heron-adapter.json"
 PEFT_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -180,8 +180,9 @@ class AdapterManager:
     def __init__(self, loaded):
         self.loaded = loaded
         self.peft = None  # the PeftModel wrapper, while at least one adapter is loaded
-        self.adapters: dict[str, AdapterInfo] = {}  # least recently used first
+        self.adapters: dict[str, AdapterInfo] = {}  # in the order they were loaded
         self._active: str | None = None
+        self._last_used: dict[str, int] = {}  # name -> when ``activate`` last chose it
 
     @property
     def active(self) -> str | None:
@@ -200,7 +201,7 @@ class AdapterManager:
         try:
             self._inject(folder, name)
         except (ValueError, KeyError, RuntimeError, OSError) as exc:
-            raise AdapterError(f"Cannot load the adapter in {folder}: {_first_line(exc)}") from exc
+            raise AdapterInjectionError(f"Cannot load the adapter in {folder}: {_first_line(exc)}") from exc
         self.adapters[name] = AdapterInfo(name, folder, metadata, identity)
         self.use(name)
         return name
@@ -216,7 +217,7 @@ class AdapterManager:
             name = self._load_fresh(identity)
         else:
             self.use(name)
-        self.adapters[name] = self.adapters.pop(name)  # now the most recently used
+        self._last_used[name] = max(self._last_used.values(), default=0) + 1
 
     def _load_fresh(self, identity: tuple) -> str:
         folder = Path(identity[0])
@@ -224,7 +225,7 @@ class AdapterManager:
         for stale in [n for n, info in self.adapters.items() if str(info.path) == identity[0]]:
             self.unload(stale)  # older weights from the same folder: trained again since
         while len(self.adapters) >= MAX_LOADED:
-            self.unload(next(iter(self.adapters)))
+            self.unload(min(self.adapters, key=lambda n: self._last_used.get(n, 0)))
         return self.load(folder, identity=identity)
 
     def use(self, name: str | None) -> None:
@@ -246,6 +247,7 @@ class AdapterManager:
         if name not in self.adapters:
             raise AdapterError(f"No adapter named {name!r} is loaded.")
         del self.adapters[name]
+        self._last_used.pop(name, None)
         with warnings.catch_warnings():  # peft announces which adapter it makes active instead
             warnings.simplefilter("ignore", UserWarning)
             self.peft.delete_adapter(name)

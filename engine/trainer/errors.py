@@ -31,3 +31,7 @@ class AdapterError(HeronError):
     """An adapter folder that cannot be loaded onto the model in memory."""
 
     kind = "adapter"
+
+
+class AdapterInjectionError(AdapterError):
+    """Loading an adapter's layers into the model failed part way: the model may be half-changed."""
