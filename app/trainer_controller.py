@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QMessageBox
 from app import paths
 from app.trainer_client import TrainingClient
 from engine.errors import HeronError
-from engine.events import Done, Error, Event, Progress, stage_label
+from engine.events import Done, Error, Event, Finish, Progress, stage_label
 from engine.trainer.adapters import METADATA_FILE, PEFT_FILES
 from engine.trainer.checkpoint import checkpoint_summary, has_checkpoint
 from engine.trainer.events import CheckpointSaved, TrainEval, TrainProgress, TrainStart
@@ -218,13 +218,13 @@ class TrainerController(QObject):
 
     def _finished(self, stats: dict) -> None:
         self.window.set_running(False)
-        if stats.get("finish") == "cancelled":
+        if stats.get("finish") == Finish.CANCELLED:
             at = f" at step {self.checkpoint_step}" if self.checkpoint_step else ""
             self.window.show_status(f"Stopped{at}. Resume goes on from the checkpoint.")
         else:
             why = (
                 " (early stop: the held-out loss stopped improving)"
-                if stats.get("finish") == "early_stop"
+                if stats.get("finish") == Finish.EARLY_STOP
                 else ""
             )
             self.window.show_status(

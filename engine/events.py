@@ -13,12 +13,14 @@ from typing import Any, ClassVar
 
 
 class Finish(StrEnum):
-    """How an answer ended (``Done.stats["finish"]``)."""
+    """How a request ended (``Done.stats["finish"]``): an answer, or a training run."""
 
     STOP = "stop"  # the model said all it had to say
     LENGTH = "length"  # cut at max_new_tokens
     CANCELLED = "cancelled"  # the user pressed Stop (or asked something else)
     INTERRUPTED = "interrupted"  # the user talked over a spoken answer
+    COMPLETED = "completed"  # training: every step run
+    EARLY_STOP = "early_stop"  # training: the eval loss stopped improving
 
 
 class Stage(StrEnum):

@@ -69,10 +69,7 @@ def test_the_cache_is_bounded_by_bytes_dropping_the_oldest(tiny_model, recording
     assert one > 0
     engine.contexts.max_bytes = int(one * 1.5)
     first_answer, _ = run(engine, [TurnSpec("Who speaks?", str(recording))], tiny_model)
-    assert (
-        len(engine.contexts) == 1
-        and engine.contexts.nbytes <= engine.contexts.max_bytes
-    )
+    assert len(engine.contexts) == 1 and engine.contexts.nbytes <= engine.contexts.max_bytes
     _, stats = run(
         engine, [TurnSpec("Who speaks?", str(recording), first_answer), TurnSpec("Sure?")], tiny_model
     )

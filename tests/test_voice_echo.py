@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from engine.speech.espeak import EspeakVoice
+from engine.voice.barge import DOUBLE_TALK_FRAMES
 from engine.voice.echo import FRAME, RATE, EchoCanceller, cancel_offline, erle_db
-from engine.voice.loop import DOUBLE_TALK_FRAMES
 from engine.voice.vad import TurnDetector, VadOptions, load_vad_model
 from tests.media import speech
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import HeronError
-from engine.events import stage_label
+from engine.events import Finish, stage_label
 
 EXIT_INVALID = 2
 EXIT_INTERRUPTED = 130
@@ -183,7 +183,7 @@ def _train(config, resume: str, args: argparse.Namespace) -> int:
             printer.show(event)
             if event.type == "done":
                 finish = event.stats.get("finish")
-    return EXIT_INTERRUPTED if finish == "cancelled" else 0
+    return EXIT_INTERRUPTED if finish == Finish.CANCELLED else 0
 
 
 class _StopFlag:
@@ -264,10 +264,10 @@ class ProgressPrinter:
     def _on_done(self, event) -> None:
         stats = event.stats
         self._end_line()
-        if stats.get("finish") == "cancelled":
+        if stats.get("finish") == Finish.CANCELLED:
             print("Stopped. Run the same command again to resume from the last checkpoint.", file=self.stream)
             return
-        how = " (early stop: eval loss stopped improving)" if stats.get("finish") == "early_stop" else ""
+        how = " (early stop: eval loss stopped improving)" if stats.get("finish") == Finish.EARLY_STOP else ""
         best = stats.get("best_eval_loss")
         eval_part = (
             f", best eval loss {best:.4f} at step {stats.get('best_step')}" if best is not None else ""

@@ -1,5 +1,13 @@
 """Conversation history: a SQLite store that survives a kill, and its exports."""
 
+from engine.history.records import (
+    ConversationRecord,
+    ConversationSummary,
+    RecordingRecord,
+    SearchHit,
+    TurnRecord,
+    TurnState,
+)
 from engine.history.schema import (
     SCHEMA_VERSION,
     CorruptHistoryError,
@@ -7,15 +15,7 @@ from engine.history.schema import (
     HistoryNotFoundError,
     NewerSchemaError,
 )
-from engine.history.store import (
-    ConversationRecord,
-    ConversationSummary,
-    HistoryStore,
-    RecordingRecord,
-    SearchHit,
-    TurnRecord,
-    TurnState,
-)
+from engine.history.store import HistoryStore
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -13,8 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.events import Step
-from engine.history.schema import HistoryError
-from engine.history.store import (
+from engine.history.records import (
     ConversationRecord,
     RecordingRecord,
     TurnRecord,
@@ -22,6 +21,7 @@ from engine.history.store import (
     step_dict,
     step_from_dict,
 )
+from engine.history.schema import HistoryError
 
 JSON_FORMAT = "heron-conversation"
 JSON_VERSION = 1

@@ -30,8 +30,9 @@ import numpy as np
 from engine.audio import SAMPLE_RATE
 from engine.events import Done, Error, Event, Step, TextDelta, ThinkDelta
 from engine.history.recorder import TurnRecorder, conversation_title
+from engine.history.records import ConversationRecord, TurnRecord, TurnState
 from engine.history.schema import HistoryError
-from engine.history.store import ConversationRecord, HistoryStore, TurnRecord, TurnState
+from engine.history.store import HistoryStore
 from engine.requests import TurnSpec
 from engine.voice.events import Utterance
 

@@ -14,102 +14,36 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from engine.events import Step, event_from_dict
+from engine.events import Step
+from engine.history.owners import HOST, TOKEN, owner_alive
+from engine.history.records import (
+    RECORDING_COLUMNS,
+    TURN_COLUMNS,
+    ConversationRecord,
+    ConversationSummary,
+    RecordingRecord,
+    SearchHit,
+    TurnRecord,
+    TurnState,
+    recording_from_row,
+    step_dict,
+    turn_from_row,
+    when,
+)
 from engine.history.schema import HistoryError, HistoryNotFoundError, open_database, translating
 
 HASH_BLOCK = 1 << 20
 
-# Who began a turn: the token tells this process apart from an earlier one that had the same pid.
-_HOST = socket.gethostname()
-_TOKEN = uuid.uuid4().hex
-
-
-class TurnState(StrEnum):
-    ASKED = "asked"
-    ANSWERING = "answering"
-    DONE = "done"
-    INTERRUPTED = "interrupted"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class RecordingRecord:
-    id: int
-    path: str
-    sha256: str
-    size: int
-    mtime: float  # seconds since the epoch, as the file system reported when it was hashed
-    duration_s: float | None
-
-
-@dataclass(frozen=True)
-class TurnRecord:
-    id: int
-    conversation_id: int
-    position: int  # 1, 2, … within its conversation
-    question: str
-    answer: str
-    reasoning: str
-    steps: tuple[Step, ...]
-    stats: dict[str, Any]
-    interrupted: bool
-    state: TurnState
-    recording_id: int | None
-    error: str | None
-    created: datetime
-    updated: datetime
-    finished: datetime | None
-
-
-@dataclass(frozen=True)
-class ConversationSummary:
-    id: int
-    title: str
-    model: str | None
-    created: datetime
-    updated: datetime
-    turn_count: int
-    recording_path: str | None  # the first recording its turns carry
-
-
-@dataclass(frozen=True)
-class ConversationRecord:
-    id: int
-    title: str
-    model: str | None
-    created: datetime
-    updated: datetime
-    turns: tuple[TurnRecord, ...] = ()
-    recordings: tuple[RecordingRecord, ...] = ()  # in order of first use
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    conversation_id: int
-    title: str
-    turn_id: int | None  # None when the title matched
-    field: str  # "title", "question" or "answer"
-    snippet: str
-
 
 # ---- small helpers --------------------------------------------------------------------------------
-
-
-def _when(stamp: float) -> datetime:
-    return datetime.fromtimestamp(stamp, UTC)
 
 
 def _json_default(value: Any) -> Any:
@@ -122,17 +56,6 @@ def _json_default(value: Any) -> Any:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=_json_default)
-
-
-def step_dict(step: Step) -> dict[str, Any]:
-    """A step as stored and exported: its fields without the event ``type``."""
-    return {k: v for k, v in step.to_dict().items() if k != "type"}
-
-
-def step_from_dict(data: dict[str, Any]) -> Step:
-    step = event_from_dict({**data, "type": Step.type})
-    assert isinstance(step, Step)
-    return step
 
 
 def _fold(text: str | None) -> str:
@@ -155,80 +78,14 @@ def hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _pid_alive(pid: int) -> bool:
-    if os.name == "nt":
-        return _pid_alive_windows(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
-
-
-def _pid_alive_windows(pid: int) -> bool:
-    import ctypes
-
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
-    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return ctypes.get_last_error() == 5  # type: ignore[attr-defined]  # ERROR_ACCESS_DENIED: it exists
-    try:
-        code = ctypes.c_ulong()
-        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
-            return True
-        return code.value == 259  # STILL_ACTIVE
-    finally:
-        kernel32.CloseHandle(handle)
-
-
-def _owner_alive(host: str | None, pid: int | None, token: str | None) -> bool:
-    """Could the process that began this turn still be answering it?"""
-    if token == _TOKEN:
-        return True  # this process: another store here may be streaming into it
-    if host != _HOST or pid is None or pid == os.getpid():
-        return False  # another machine's copy, or an earlier process that had our pid
-    return _pid_alive(pid)
-
-
 # ---- the store ------------------------------------------------------------------------------------
 
-_TURN_COLUMNS = (
-    "id, conversation_id, position, question, answer, reasoning, steps, stats, interrupted, state, "
-    "recording_id, error, created, updated, finished"
-)
-_RECORDING_COLUMNS = "id, path, sha256, size, mtime, duration_s"
 # A conversation's recordings, in the order its turns first use them.
 _RECORDINGS_OF = (
-    f"SELECT {', '.join('r.' + c for c in _RECORDING_COLUMNS.split(', '))} "
+    f"SELECT {', '.join('r.' + c for c in RECORDING_COLUMNS.split(', '))} "
     "FROM recordings r JOIN turns t ON t.recording_id = r.id WHERE t.conversation_id = ? "
     "GROUP BY r.id ORDER BY MIN(t.position)"
 )
-
-
-def _turn(row: Sequence[Any]) -> TurnRecord:
-    return TurnRecord(
-        id=row[0],
-        conversation_id=row[1],
-        position=row[2],
-        question=row[3],
-        answer=row[4],
-        reasoning=row[5],
-        steps=tuple(step_from_dict(item) for item in json.loads(row[6])),
-        stats=json.loads(row[7]),
-        interrupted=bool(row[8]),
-        state=TurnState(row[9]),
-        recording_id=row[10],
-        error=row[11],
-        created=_when(row[12]),
-        updated=_when(row[13]),
-        finished=_when(row[14]) if row[14] is not None else None,
-    )
-
-
-def _recording(row: Sequence[Any]) -> RecordingRecord:
-    return RecordingRecord(*row)
 
 
 class HistoryStore:
@@ -305,7 +162,7 @@ class HistoryStore:
                 "SELECT id, owner_host, owner_pid, owner_token FROM turns "
                 "WHERE state IN ('asked', 'answering')"
             ).fetchall()
-        dead = [row[0] for row in rows if not _owner_alive(row[1], row[2], row[3])]
+        dead = [row[0] for row in rows if not owner_alive(row[1], row[2], row[3])]
         if not dead:
             return ()
         with self._write() as conn:
@@ -357,7 +214,7 @@ class HistoryStore:
                    FROM conversations c ORDER BY c.updated DESC, c.id DESC LIMIT ? OFFSET ?""",
                 (limit, offset),
             ).fetchall()
-        return [ConversationSummary(r[0], r[1], r[2], _when(r[3]), _when(r[4]), r[5], r[6]) for r in rows]
+        return [ConversationSummary(r[0], r[1], r[2], when(r[3]), when(r[4]), r[5], r[6]) for r in rows]
 
     def get_conversation(self, conversation_id: int) -> ConversationRecord:
         with self._read() as conn:
@@ -368,7 +225,7 @@ class HistoryStore:
             if head is None:
                 raise self._missing("conversation", conversation_id)
             turns = conn.execute(
-                f"SELECT {_TURN_COLUMNS} FROM turns WHERE conversation_id = ? ORDER BY position",
+                f"SELECT {TURN_COLUMNS} FROM turns WHERE conversation_id = ? ORDER BY position",
                 (conversation_id,),
             ).fetchall()
             recordings = conn.execute(_RECORDINGS_OF, (conversation_id,)).fetchall()
@@ -376,10 +233,10 @@ class HistoryStore:
             id=head[0],
             title=head[1],
             model=head[2],
-            created=_when(head[3]),
-            updated=_when(head[4]),
-            turns=tuple(_turn(row) for row in turns),
-            recordings=tuple(_recording(row) for row in recordings),
+            created=when(head[3]),
+            updated=when(head[4]),
+            turns=tuple(turn_from_row(row) for row in turns),
+            recordings=tuple(recording_from_row(row) for row in recordings),
         )
 
     def search(self, text: str, limit: int = 50) -> list[SearchHit]:
@@ -440,11 +297,11 @@ class HistoryStore:
     def get_recording(self, recording_id: int) -> RecordingRecord:
         with self._read() as conn:
             row = conn.execute(
-                f"SELECT {_RECORDING_COLUMNS} FROM recordings WHERE id = ?", (recording_id,)
+                f"SELECT {RECORDING_COLUMNS} FROM recordings WHERE id = ?", (recording_id,)
             ).fetchone()
         if row is None:
             raise self._missing("recording", recording_id)
-        return _recording(row)
+        return recording_from_row(row)
 
     # -- turns --
 
@@ -473,9 +330,9 @@ class HistoryStore:
                     question,
                     now,
                     now,
-                    _HOST,
+                    HOST,
                     os.getpid(),
-                    _TOKEN,
+                    TOKEN,
                 ),
             )
             self._touch(conn, conversation_id, now)
@@ -526,10 +383,10 @@ class HistoryStore:
 
     def get_turn(self, turn_id: int) -> TurnRecord:
         with self._read() as conn:
-            row = conn.execute(f"SELECT {_TURN_COLUMNS} FROM turns WHERE id = ?", (turn_id,)).fetchone()
+            row = conn.execute(f"SELECT {TURN_COLUMNS} FROM turns WHERE id = ?", (turn_id,)).fetchone()
         if row is None:
             raise self._missing("turn", turn_id)
-        return _turn(row)
+        return turn_from_row(row)
 
     # -- internals --
 

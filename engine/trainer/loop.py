@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.events import Done, Event
+from engine.events import Done, Event, Finish
 from engine.trainer import checkpoint as ckpt
 from engine.trainer.adapters import base_model_metadata, save_adapter
 from engine.trainer.collate import Batch, collate
@@ -86,7 +86,7 @@ def train(config, should_cancel: Callable[[], bool] | None = None, resume: str =
     try:
         session = yield from prepare(config, resume, cancel)
     except Cancelled:
-        yield Done({"finish": "cancelled", "steps": 0})
+        yield Done.cancelled(steps=0)
         return
     yield from Run(session, cancel, started).run()
 
@@ -123,23 +123,23 @@ class Run:
         yield TrainStart(
             self.total, len(self.s.train), len(self.s.evals), count_parameters(self.s.peft)[0], state.step
         )
-        finish = "completed"
+        finish = Finish.COMPLETED
         while state.step < self.total:
             if self.should_cancel():
-                finish = "cancelled"
+                finish = Finish.CANCELLED
                 yield from self._checkpoint()
                 break
             yield self._step()
             if self._eval_due():
                 yield self._evaluate()
                 if self._patience_spent():
-                    finish = "early_stop"
+                    finish = Finish.EARLY_STOP
                     break
             if self._checkpoint_due():
                 yield from self._checkpoint()
-        if finish == "completed" and self._final_eval_due():
+        if finish == Finish.COMPLETED and self._final_eval_due():
             yield self._evaluate()
-        if finish != "cancelled":
+        if finish != Finish.CANCELLED:
             self._finish()
         yield Done(self._stats(finish))
 
@@ -293,7 +293,7 @@ class Run:
             "finish": finish,
             **self._metrics(),
             "total_seconds": round(time.perf_counter() - self.started, 2),
-            "adapter": str(self.config.out) if finish != "cancelled" else None,
+            "adapter": str(self.config.out) if finish != Finish.CANCELLED else None,
             "audio_encoding": "fast" if self.s.encoder.fast else "reference",
         }
 

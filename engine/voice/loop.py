@@ -44,11 +44,11 @@ from engine.speech.chunker import ChunkerOptions, SentenceChunker
 from engine.speech.spoken import spoken_form
 from engine.speech.tts import Voice, pause_after
 from engine.voice.answer import AnswerJob, SpokenAnswer, voice_timings
+from engine.voice.barge import ECHO_TAIL_S, BargeWatch
 from engine.voice.capture import RATE, Capture, DeviceLostError
 from engine.voice.devices import SoundDevice
 from engine.voice.echo import EchoCanceller
 from engine.voice.events import (
-    BargeIn,
     InputLevel,
     ListeningChanged,
     Notice,
@@ -62,13 +62,6 @@ from engine.voice.vad import CHUNK, TurnDetector, VadEvent, VadOptions
 LEVEL_EVERY_S = 0.1
 PTT_PRE_ROLL_S = 0.3
 PTT_MIN_S = 0.1  # a press shorter than this holds no question
-BARGE_LEVEL = 10 ** (-50 / 20)  # without echo cancellation: this loud while Heron speaks may be the user
-BARGE_FRAMES = 2  # ... for this many 10 ms frames in a row: pause the speaker
-DOUBLE_TALK_FRAMES = 2  # with it: the double-talk test's verdict for this many frames in a row
-BARGE_CONFIRM_S = 0.6  # no speech confirmed within this (and quiet): resume speaking
-ECHO_TAIL_S = (
-    0.35  # after a pause, echo of what was already on its way has died out (and the detector noticed)
-)
 
 
 @dataclass
@@ -126,8 +119,7 @@ class VoiceLoop:
         self._listener: threading.Thread | None = None
         self._fed_s = 0.0  # 16 kHz stream time fed to the detector
         # While paused for a possible barge-in: (onset stream time, when paused, stream time when paused).
-        self._barge: tuple[float, float, float] | None = None
-        self._voice_frames = 0  # consecutive 10 ms frames that seemed to hold a voice while Heron speaks
+        self.barge = BargeWatch(player, self.detector, self._wall_of)
         self._confirmed = False  # the detector's current turn was reported (SpeechStarted)
         self._recent: deque[np.ndarray] = deque()
         self._ptt: list[np.ndarray] | None = None
@@ -279,7 +271,7 @@ class VoiceLoop:
                 self._job.discard()
                 self._job = None
         self._confirmed = False
-        self._barge = None
+        self.barge.pause = None
         self._reset_detector = True  # done by the audio thread, which owns the detector
 
     def start_talking(self) -> None:
@@ -337,7 +329,8 @@ class VoiceLoop:
                 self.detector.reset()
             if self._ptt is not None or not self.hands_free:
                 continue  # the key delimits the turn
-            self._watch_for_voice(clean)
+            near_end = self.echo.take_near_end() if self.echo.enabled else None  # drained even when unused
+            self.barge.watch(near_end, clean, self._fed_s, self._speaking())
             for event in self.detector.feed(heard):
                 self._on_vad(event)
             self._settle_barge()
@@ -346,13 +339,8 @@ class VoiceLoop:
         """The speaker has been quiet (paused, stopped or idle) for longer than its echo lasts."""
         if not self.echo.enabled:
             return False  # the canceller passes the microphone through anyway
-        if self._barge is not None:
-            quiet_since = self._barge[1] + self.player.latency_s  # what was buffered still plays
-        elif not self.player.busy:
-            quiet_since = self.player.silent_since
-        else:
-            return False
-        return block_start >= quiet_since + ECHO_TAIL_S
+        quiet_since = self.barge.quiet_since()
+        return quiet_since is not None and block_start >= quiet_since + ECHO_TAIL_S
 
     def _keep_recent(self, samples: np.ndarray) -> None:
         if self._ptt is not None:
@@ -394,63 +382,16 @@ class VoiceLoop:
         """Heron is answering or saying something: what the microphone hears may be its echo."""
         return self._answering() is not None or self.player.busy
 
-    def _watch_for_voice(self, clean: np.ndarray) -> None:
-        """Pause the speaker the moment someone seems to talk over Heron.
-
-        With echo cancellation that is the double-talk test (the canceller itself mutes a person
-        talking over the far end); without, a loud microphone. The turn detector needs a few
-        chunks to be sure and hears speech over Heron's voice badly: pausing first gets the
-        speaker silent in tens of milliseconds and gives the detector the voice without the echo.
-        Unconfirmed, the speaker resumes.
-        """
-        flags = self.echo.take_near_end() if self.echo.enabled else None  # drained even when unused
-        if self._barge is not None or not self._speaking() or self.player.paused:
-            self._voice_frames = 0
-            return
-        if flags is not None:
-            frames, needed = flags, DOUBLE_TALK_FRAMES
-        else:
-            whole = len(clean) // 160 * 160
-            levels = np.sqrt(np.mean(np.square(clean[:whole].reshape(-1, 160), dtype=np.float64), axis=1))
-            frames, needed = list(levels >= BARGE_LEVEL), BARGE_FRAMES
-        for index, voice in enumerate(frames):
-            self._voice_frames = self._voice_frames + 1 if voice else 0
-            if self._voice_frames >= needed:
-                onset_s = self._fed_s - (len(frames) - index + needed - 1) * 160 / RATE
-                self._pause_for(onset_s)
-                return
-
-    def _pause_for(self, onset_s: float) -> None:
-        self.player.pause()
-        self._barge = (onset_s, time.monotonic(), self._fed_s)
-        self._voice_frames = 0
-
     def _settle_barge(self) -> None:
-        """While paused for the user: confirm the barge-in, or resume when it was nothing.
-
-        Voice that goes on after the echo of what Heron had already played has died out is the
-        user's (a leak of echo stops with the speaker); a turn with none of it, gone quiet, was not.
-        """
-        if self._barge is None:
+        """A barge-in confirmed: the answer is cancelled (kept as interrupted), the user's turn begins."""
+        barge_in = self.barge.settle(self._fed_s)
+        if barge_in is None:
             return
-        onset_s, paused_at, paused_s = self._barge
-        detector = self.detector
-        if detector.state == "speaking" and detector.voice_end_s >= paused_s + ECHO_TAIL_S:
-            self._barge = None
-            job = self._answering()
-            if job is not None:
-                job.cancel(interrupted=True)
-            self.player.stop()
-            stop_ms = (paused_at - self._wall_of(onset_s) + self.player.latency_s) * 1000
-            self._emit(BargeIn(round(onset_s, 3), round(stop_ms, 1)))
-            self._confirm_turn(onset_s)
-        elif (
-            time.monotonic() - paused_at > BARGE_CONFIRM_S
-            and detector.state != "speaking"
-            and (detector.state == "idle" or detector.voice_end_s < self._fed_s - ECHO_TAIL_S)
-        ):
-            self._barge = None
-            self.player.resume()
+        job = self._answering()
+        if job is not None:
+            job.cancel(interrupted=True)
+        self._emit(barge_in)
+        self._confirm_turn(barge_in.at_s)
 
     def _confirm_turn(self, at_s: float) -> None:
         self._confirmed = True
@@ -461,14 +402,16 @@ class VoiceLoop:
         # decides; until then (the first second Heron speaks) the detector's onset watches.
         if self.echo.enabled and self.echo.double_talk.hears_echo is not None:
             return
-        if self._speaking() and self._barge is None:
-            self._pause_for(event.at_s - CHUNK / RATE)  # silence first; decide whether it was speech after
+        if self._speaking() and self.barge.pause is None:
+            self.barge.pause_for(
+                event.at_s - CHUNK / RATE, self._fed_s
+            )  # silence first; decide whether it was speech after
 
     def _on_blip(self, event: VadEvent) -> None:
         pass  # while paused for the user, ``_settle_barge`` decides when to resume
 
     def _on_started(self, event: VadEvent) -> None:
-        if self._barge is None:
+        if self.barge.pause is None:
             self._confirm_turn(event.at_s)
         # else: Heron was speaking; ``_settle_barge`` confirms the turn once it is surely not echo
 
