@@ -15,7 +15,7 @@ from app import paths
 from app.engines.bridge import EngineBridge
 from app.engines.local import LocalEngine
 from app.engines.shared import SharedEngine
-from app.player import Player
+from app.player import RecordingPlayer
 from app.recording_loader import RecordingLoader
 from app.settings import Settings, add_recent_file, open_settings, recent_files
 from app.voice_turns import VoiceTurns
@@ -37,7 +37,7 @@ EXPORTS = {
 
 
 class Controller(QObject):
-    def __init__(self, window, engine: Engine | None = None, player: Player | None = None):
+    def __init__(self, window, engine: Engine | None = None, player: RecordingPlayer | None = None):
         super().__init__(window)
         self.window = window
         self.qsettings = open_settings()
@@ -45,7 +45,7 @@ class Controller(QObject):
         self.engine = engine or LocalEngine(log_dir=str(paths.logs_dir()))
         self.shared = SharedEngine(self.engine)  # typed questions and the voice loop take turns on it
         self.bridge = EngineBridge(self.shared, parent=self)
-        self.player = player or Player(self)
+        self.player = player or RecordingPlayer(self)
         self.loader = RecordingLoader(paths.cache_dir(), self)
         self.store = HistoryStore(paths.history_path())
         self.session = ConversationSession(self.store, paths.spoken_dir(), self.settings.model)

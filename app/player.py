@@ -17,7 +17,7 @@ from engine.audio import SAMPLE_RATE
 TICK_MS = 33  # playhead updates ~30 times a second
 
 
-class Player(QObject):
+class RecordingPlayer(QObject):
     position_changed = Signal(float)  # seconds
     playing_changed = Signal(bool)
     notice = Signal(str)  # something the user should know (no output device, …)

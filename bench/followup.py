@@ -20,6 +20,7 @@ import soundfile
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.engines.local import LocalEngine  # noqa: E402
+from engine.audio import SAMPLE_RATE  # noqa: E402
 from engine.events import Done, Error, TextDelta  # noqa: E402
 from engine.model.tiny import build_tiny_model  # noqa: E402
 from engine.requests import AskRequest, LoadRequest, ModelChoice, TurnSpec  # noqa: E402
@@ -31,7 +32,7 @@ FOLLOW_UPS = 3
 def write_recording(path: Path) -> Path:
     """Thirty minutes of noise bursts and tones: content does not matter to the timing."""
     rng = np.random.default_rng(0)
-    rate = 16000
+    rate = SAMPLE_RATE
     with soundfile.SoundFile(path, "w", rate, 1, "PCM_16") as out:
         for minute in range(MINUTES):
             t = np.arange(60 * rate) / rate

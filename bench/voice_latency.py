@@ -38,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.engines.local import LocalEngine  # noqa: E402
+from engine.audio import SAMPLE_RATE  # noqa: E402
 from engine.events import Done  # noqa: E402
 from engine.model.tiny import build_tiny_model  # noqa: E402
 from engine.requests import ModelChoice  # noqa: E402
@@ -131,7 +132,7 @@ class Bench:
         self._wait_until_speaking()  # interrupt Heron mid-word, not in a pause between sentences
         interruption = speech(INTERRUPTION)
         heard, spoken_end = self.mic.play(interruption)
-        onset = heard + int(np.nonzero(np.abs(interruption) > 0.01)[0][0]) / 16000
+        onset = heard + int(np.nonzero(np.abs(interruption) > 0.01)[0][0]) / SAMPLE_RATE
         time.sleep(0.6)
         times, samples = self.recorder._timeline(onset)
         window = (times >= onset) & (times <= spoken_end + 0.5) & (np.abs(samples) > 0.01)
@@ -175,7 +176,7 @@ class Bench:
         false_turns = sum(1 for at, e in self.events if at >= started and isinstance(e, SpeechStarted))
         mic, out = np.concatenate(raw), np.concatenate(cleaned)
         loud = np.nonzero(np.abs(mic) > 0.01)[0]
-        begin = loud[0] + round(1.5 * 16000) if len(loud) else 0
+        begin = loud[0] + round(1.5 * SAMPLE_RATE) if len(loud) else 0
         return erle_db(mic[begin:], out[begin:]), false_turns
 
     def close(self) -> None:

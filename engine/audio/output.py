@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 _GROWTH = 1.5  # an estimate that was short is usually short by a little, but be safe for bad ones
-_MIN_CAPACITY = 16000 * 10
+_MIN_CAPACITY = 160_000  # samples: 10 s at the model's 16 kHz (resample.SAMPLE_RATE imports this module)
 
 
 class OutputBuffer:

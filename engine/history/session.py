@@ -22,7 +22,7 @@ memory only (the voice loop's tests, a chat with the history turned off).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +67,6 @@ class ActiveTurn:
     request_turns: tuple[TurnSpec, ...]  # what to send the engine: the conversation, then ``spec``
     recorder: TurnRecorder  # its ``turn_id`` is None when the turn is not in the history
     notice: str | None = None  # why the history could not take it
-    samples: np.ndarray | None = field(default=None, repr=False)  # a spoken question's audio
     epoch: int = 0  # which conversation of the session it belongs to
     ended: bool = False
 
@@ -108,13 +107,11 @@ class ConversationSession:
         self._lock = threading.RLock()
 
     # -- which conversation ----------------------------------------------------------------------
-    def new(self, recording: str | None = None, duration_s: float | None = None) -> None:
-        """Start afresh; the first question creates the conversation in the history.
-
-        Turns still being answered go on being recorded in their own conversation."""
+    def new(self) -> None:
+        """Start afresh about the same recording; the first question creates the conversation in
+        the history. Turns still being answered go on being recorded in their own conversation."""
         with self._lock:
             self.conversation_id, self._turns, self._epoch = None, [], self._epoch + 1
-            self.recording, self._recording_s = recording, duration_s
 
     def set_recording(self, path: str | None, duration_s: float | None = None) -> None:
         """The recording this conversation is about (its first question carries it)."""
@@ -171,7 +168,7 @@ class ConversationSession:
         except (HistoryError, OSError) as exc:
             recorder = TurnRecorder(None, None)
             notice = getattr(exc, "message", None) or f"The history failed ({exc})."
-        return ActiveTurn(self, label, spec, turns, recorder, notice, samples, epoch)
+        return ActiveTurn(self, label, spec, turns, recorder, notice, epoch)
 
     def on_voice_event(self, event: Event) -> ActiveTurn | None:
         """Follow the voice loop's events: an ``Utterance`` begins a spoken turn, answer events

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.audio import SAMPLE_RATE
+
 
 @dataclass
 class Turn:
@@ -44,4 +46,4 @@ class Conversation:
 
     @property
     def audio_seconds(self) -> float:
-        return sum(len(t.audio) for t in self.turns if t.audio is not None) / 16000
+        return sum(len(t.audio) for t in self.turns if t.audio is not None) / SAMPLE_RATE

@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from engine.audio import SAMPLE_RATE
 from engine.inference.conversation import Conversation
 
 if TYPE_CHECKING:
     from engine.inference.contexts import CachedContext
     from engine.model.loading import LoadedModel
-
-SAMPLE_RATE = 16000
 
 
 @dataclass

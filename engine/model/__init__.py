@@ -13,7 +13,6 @@ from engine.model.download import (
     plan_download,
 )
 from engine.model.loading import (
-    PRECISIONS,
     LoadedModel,
     choose_device,
     default_precision,
@@ -21,6 +20,7 @@ from engine.model.loading import (
     load_model,
     validate_model_folder,
 )
+from engine.model.precision import PRECISIONS
 from engine.model.registry import (
     MODELS,
     InstalledModel,
