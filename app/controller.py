@@ -20,7 +20,7 @@ from app.recording_loader import RecordingLoader
 from app.settings import Settings, add_recent_file, open_settings, recent_files
 from app.voice_turns import VoiceTurns
 from engine.audio import SAMPLE_RATE
-from engine.events import Done, Error, Event, Finish, Progress, Step, stage_label
+from engine.events import Done, Error, Event, Progress, Step, stage_label
 from engine.history import HistoryError, HistoryStore, TurnState
 from engine.history.session import ActiveTurn, ConversationSession, delete_conversation
 from engine.interface import Engine, EngineState
@@ -271,7 +271,7 @@ class Controller(QObject):
             for step in turn.steps:
                 view.add_step(step)
             view.append_answer(turn.answer or "")
-            view.finish({"finish": Finish.CANCELLED} if turn.state == TurnState.INTERRUPTED else turn.stats)
+            view.finish(Done.cancelled().stats if turn.state == TurnState.INTERRUPTED else turn.stats)
         self._reload_recording()
 
     def _reload_recording(self) -> None:

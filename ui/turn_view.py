@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QToolButton, QVBoxLayout
 
-from engine.events import Done, Error, Event, Step, TextDelta, ThinkDelta
+from engine.events import Done, Error, Event, Finish, Step, TextDelta, ThinkDelta
 from ui.steps_list import StepsList
 from ui.timefmt import anchor_label
 
@@ -99,8 +99,8 @@ class TurnView(QFrame):
         self._render_soon.stop()
         self._render_answer()
         finish = stats.get("finish")
-        parts = {"cancelled": ["Stopped"], "interrupted": ["Interrupted"],
-                 "length": ["Cut at the answer-length limit"]}.get(finish, [])  # fmt: skip
+        parts = {Finish.CANCELLED: ["Stopped"], Finish.INTERRUPTED: ["Interrupted"],
+                 Finish.LENGTH: ["Cut at the answer-length limit"]}.get(finish, [])  # fmt: skip
         if stats.get("new_tokens"):
             parts.append(f"{stats['new_tokens']} tokens")
         if stats.get("tokens_per_s"):
