@@ -40,7 +40,7 @@ class _Commands:
 
 
 def build_parser() -> _Parser:
-    from app.commands import ask, chat, doctor, history, models, open_app, train
+    from app.commands import ask, chat, doctor, history, models, open_app, serve, train
 
     parser = _Parser(
         prog="heron",
@@ -50,7 +50,7 @@ def build_parser() -> _Parser:
     parser.add_argument("--version", action="version", version=f"heron {__version__}")
     parser.add_argument("--verbose", "-v", action="store_true", help="show details and tracebacks")
     commands = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser))
-    for module in (ask, chat, open_app, history, models, train, doctor):
+    for module in (ask, chat, open_app, history, models, train, serve, doctor):
         module.register(commands)
     parser.commands = commands.parsers
     return parser

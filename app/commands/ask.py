@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app import paths
-from app.commands.options import add_model_options, token_count
+from app.commands.options import add_model_options, add_server_option, token_count
 from engine.errors import HeronError
 from engine.events import Done, Error, Event, Finish, Progress, TextDelta, ThinkDelta, stage_label
 from engine.requests import AskRequest, ModelChoice, TurnSpec
@@ -37,6 +37,7 @@ def register(commands) -> None:
         help="ask a follow-up in conversation ID (see `heron history list`)",
     )
     add_model_options(parser)
+    add_server_option(parser)
     parser.add_argument(
         "--adapter",
         metavar="DIR",
@@ -62,6 +63,9 @@ def _split_inputs(args: argparse.Namespace) -> tuple[str | None, str]:
 
 
 def model_choice(args: argparse.Namespace) -> ModelChoice:
+    """The model and adapter asked for; on a server, both by the names it serves them under."""
+    if args.server:
+        return ModelChoice(args.model or "", "", adapter=args.adapter)
     model = args.model or ("think" if args.think else "instruct")
     adapter = str(adapter_folder(args.adapter)) if args.adapter else None
     return ModelChoice(model, str(paths.models_dir()), args.precision, args.device, adapter)
@@ -76,7 +80,7 @@ def adapter_folder(value: str) -> Path:
     return given.resolve()
 
 
-def preflight(request: AskRequest) -> float | None:
+def preflight(request: AskRequest, on_server: bool = False) -> float | None:
     """Fail in a fraction of a second, before the engine starts, on what can be checked cheaply.
 
     Returns the duration of the new turn's recording, if it has one.
@@ -93,6 +97,8 @@ def preflight(request: AskRequest) -> float | None:
                 f"The conversation's recording is no longer at {turn.audio_path}: put it back first."
             )
     duration = probe_audio(last.audio_path).duration_s if last.audio_path else None
+    if on_server:
+        return duration  # the server knows its models and adapters
     resolve_model(request.model.model, Path(request.model.models_dir))
     if request.model.adapter:
         from engine.trainer.adapters import read_adapter
@@ -102,7 +108,7 @@ def preflight(request: AskRequest) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.engines.local import LocalEngine
+    from app.engines import open_engine
     from engine.history import HistoryStore
     from engine.history.session import ConversationSession
 
@@ -115,9 +121,9 @@ def run(args: argparse.Namespace) -> int:
         asked = AskRequest(
             session.turns_for(TurnSpec(question, audio)), choice, args.max_new_tokens, args.think
         )
-        duration = preflight(asked)  # nothing is written to the history before this passes
+        duration = preflight(asked, bool(args.server))  # nothing is written to the history before this passes
         turn = session.begin_typed(question, audio, duration)
-        engine = LocalEngine(log_dir=str(paths.logs_dir()))
+        engine = open_engine(args.server, str(paths.logs_dir()))
         printer = JsonPrinter() if args.json else TextPrinter(verbose=args.verbose)
         try:
             return _stream(engine, replace(asked, turns=turn.request_turns), printer, turn, session)

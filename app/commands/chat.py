@@ -13,7 +13,7 @@ import sys
 import threading
 
 from app import paths
-from app.commands.options import add_model_options, token_count
+from app.commands.options import add_model_options, add_server_option, token_count
 from engine.events import Done, Error, Event, Progress, TextDelta, ThinkDelta
 from engine.requests import ModelChoice
 
@@ -22,6 +22,7 @@ def register(commands) -> None:
     parser = commands.add_parser("chat", help="talk with Heron by voice (it answers aloud)")
     parser.add_argument("--audio", metavar="FILE", help="a recording to talk about")
     add_model_options(parser)
+    add_server_option(parser)
     parser.add_argument("--input", metavar="DEVICE", help="microphone, by name or index (remembered)")
     parser.add_argument("--output", metavar="DEVICE", help="speaker, by name or index (remembered)")
     parser.add_argument(
@@ -84,15 +85,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open_loop(args: argparse.Namespace, store):
-    from app.engines.local import LocalEngine
+    from app.engines import open_engine
     from engine.history.session import ConversationSession
     from engine.speech.tts import open_voice
     from engine.voice.devices import resolve_devices
     from engine.voice.loop import ChatOptions, VoiceLoop
     from engine.voice.vad import VadOptions
 
-    model = ModelChoice(args.model or "instruct", str(paths.models_dir()), args.precision, args.device)
-    duration_s = _preflight(model, args.audio)
+    if args.server:
+        model = ModelChoice(args.model or "", "")
+    else:
+        model = ModelChoice(args.model or "instruct", str(paths.models_dir()), args.precision, args.device)
+    duration_s = _preflight(model, args.audio, bool(args.server))
     microphone, speaker = resolve_devices(paths.config_dir(), args.input, args.output)
     for choice in (microphone, speaker):
         if choice.notice:
@@ -107,11 +111,11 @@ def _open_loop(args: argparse.Namespace, store):
         conversation=ConversationSession(store, paths.spoken_dir(), model.model),
     )
     options.conversation.set_recording(args.audio, duration_s)
-    engine = LocalEngine(log_dir=str(paths.logs_dir()))
+    engine = open_engine(args.server, str(paths.logs_dir()))
     return VoiceLoop.open(engine, voice, microphone.device, speaker.device, options), engine
 
 
-def _preflight(model: ModelChoice, audio_path: str | None) -> float | None:
+def _preflight(model: ModelChoice, audio_path: str | None, on_server: bool) -> float | None:
     """The recording's duration, once it and the model are known to be there."""
     from pathlib import Path
 
@@ -122,7 +126,8 @@ def _preflight(model: ModelChoice, audio_path: str | None) -> float | None:
         from engine.audio import probe_audio
 
         duration_s = probe_audio(audio_path).duration_s
-    resolve_model(model.model, Path(model.models_dir))
+    if not on_server:
+        resolve_model(model.model, Path(model.models_dir))
     return duration_s
 
 

@@ -24,3 +24,12 @@ def token_count(value: str) -> int:
             f"must be a whole number from 1 to {MAX_NEW_TOKENS_LIMIT}, not {value!r}"
         )
     return int(value)
+
+
+def add_server_option(parser: argparse.ArgumentParser) -> None:
+    """--server: answer from a server instead of a model on this computer."""
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="answer from `heron serve` or an OpenAI-compatible server (token: $HERON_SERVER_TOKEN)",
+    )

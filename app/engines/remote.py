@@ -1,0 +1,273 @@
+"""A remote engine: the model answers from a server (``heron serve``, or vLLM), over HTTP.
+
+It is an ``engine.interface.Engine`` like the local one, so the window, ``heron ask``, ``heron
+chat`` and the voice loop need no special case. Each ask sends the whole conversation (audio
+encoded compactly: ``openai_wire.encode_audio``); the server recognises what it has prefilled
+already, so a follow-up pays only for the new turn. Cancel closes the stream; a server lost
+mid-answer ends the answer with an ``Error`` and leaves the next ask free to retry. ``https://``
+addresses are checked against the system's certificates.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from app.engines.openai_wire import events_of_chunk, messages_of
+from engine.audio import SAMPLE_RATE, decode_audio
+from engine.errors import HeronError
+from engine.events import Done, Error, Event, TextDelta, ThinkDelta
+from engine.interface import EngineState, Health
+from engine.reasoning import StepEvents
+from engine.reasoning.thinking import ThinkSplitter
+from engine.requests import AskRequest, LoadRequest, TurnSpec
+
+CONNECT_TIMEOUT_S = 5.0
+POLL_S = 0.02  # how often a wait for the server looks at the cancel flag
+SERVER = "server"  # the Error kind of everything that goes wrong between here and the server
+
+
+class RemoteEngine:
+    def __init__(self, url: str, token: str | None = None, model: str | None = None):
+        self.base = url.rstrip("/").removesuffix("/v1")
+        self.model = model  # the name to ask for; None: the first the server lists
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        timeout = httpx.Timeout(CONNECT_TIMEOUT_S, read=None)  # an answer may think for minutes
+        self._http = httpx.Client(headers=headers, timeout=timeout, verify=ssl.create_default_context())
+        self._response: httpx.Response | None = None
+        self._cancelled = threading.Event()
+        self._busy = False
+        self._decoded: dict[tuple, np.ndarray] = {}  # the last recording sent, decoded once
+
+    # -- engine.interface.Engine ------------------------------------------------------------------
+    def ask(self, request: AskRequest) -> Iterator[Event]:
+        self._cancelled.clear()
+        self._busy = True
+        try:
+            yield from self._ask(request)
+        finally:
+            self._busy, self._response = False, None
+
+    def load(self, request: LoadRequest) -> Iterator[Event]:
+        """The server has its model loaded: say what answers, or why it cannot."""
+        try:
+            served = self.models()
+        except httpx.HTTPError as exc:
+            yield self._unreachable(exc)
+            return
+        yield Done({"model": self.model or served[0], "device": f"server {self.base}", "served": served})
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        response = self._response
+        if response is not None:
+            response.close()  # the server sees the disconnect and stops generating
+
+    def shutdown(self) -> None:
+        self.cancel()
+        self._http.close()
+
+    def health(self) -> Health:
+        try:
+            reply = self._http.get(f"{self.base}/health")
+            reply.raise_for_status()
+        except httpx.HTTPError as exc:
+            return Health(EngineState.CRASHED, self.base, detail=_one_line(exc))
+        state = EngineState.BUSY if self._busy else EngineState.READY
+        return Health(state, self.base, detail=json.dumps(reply.json()))
+
+    def models(self) -> list[str]:
+        """The names the server answers to (its model, then its adapters)."""
+        reply = self._http.get(f"{self.base}/v1/models")
+        _raise_for(reply)
+        return [entry["id"] for entry in reply.json().get("data", [])]
+
+    # -- asking ------------------------------------------------------------------------------------
+    def _ask(self, request: AskRequest) -> Iterator[Event]:
+        asked_at = time.perf_counter()
+        try:
+            body, audio_s = self._body(request)
+        except HeronError as exc:  # a recording that cannot be read here
+            yield Error(exc.kind, exc.message)
+            return
+        except httpx.HTTPError as exc:
+            yield self._unreachable(exc)
+            return
+        replies: queue.Queue = queue.Queue()
+        threading.Thread(target=self._receive, args=(body, replies), name="heron-remote", daemon=True).start()
+        try:
+            yield from _Reader(audio_s, asked_at).events(self._chunks(replies))
+        except _Cancelled:
+            yield Done.cancelled()
+        except _Refused as refused:
+            yield refused.error
+        except httpx.ConnectError as exc:
+            yield self._unreachable(exc)
+        except (httpx.HTTPError, httpx.StreamError, OSError, ValueError) as exc:
+            yield Error(SERVER, f"The server stopped answering mid-answer ({_one_line(exc)}). "
+                                "What was said so far is kept; ask again to retry.")  # fmt: skip
+
+    def _receive(self, body: dict, replies: queue.Queue) -> None:
+        """The HTTP exchange, on its own thread: chunks, then None, or the exception that ended it."""
+        try:
+            with self._http.stream("POST", f"{self.base}/v1/chat/completions", json=body) as response:
+                self._response = response
+                if response.status_code != 200:
+                    response.read()
+                    raise _Refused(_refused(response))
+                for chunk in _chunks(response):
+                    replies.put(chunk)
+            replies.put(None)
+        except Exception as exc:  # handed to the asking thread, which says what it means
+            replies.put(exc)
+
+    def _chunks(self, replies: queue.Queue) -> Iterator[dict]:
+        """The chunks as they come; a cancel ends the wait at once (the stream is closed behind)."""
+        while True:
+            try:
+                item = replies.get(timeout=POLL_S)
+            except queue.Empty:
+                item = False
+            if self._cancelled.is_set():
+                self.cancel()
+                raise _Cancelled
+            if item is None:
+                return
+            if isinstance(item, Exception):
+                raise item
+            if item is not False:
+                yield item
+
+    def _body(self, request: AskRequest) -> tuple[dict, float]:
+        """The request as the server takes it, and the seconds of audio it carries."""
+        model = Path(request.model.adapter).name if request.model.adapter else request.model.model
+        model = model or self.model or self.models()[0]
+        turns = tuple(replace(turn, audio=self._samples(turn), audio_path=None) for turn in request.turns)
+        body = {
+            "model": model,
+            "messages": messages_of(turns),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": request.max_new_tokens,
+            "think": request.think,
+        }
+        return body, sum(len(t.audio) for t in turns if t.audio is not None) / SAMPLE_RATE
+
+    def _samples(self, turn: TurnSpec) -> np.ndarray | None:
+        if turn.audio is not None or not turn.audio_path:
+            return turn.audio
+        stat = Path(turn.audio_path).stat()
+        key = (str(Path(turn.audio_path).resolve()), stat.st_size, stat.st_mtime_ns)
+        if key not in self._decoded:
+            self._decoded = {key: decode_audio(turn.audio_path)}  # a follow-up sends it again
+        return self._decoded[key]
+
+    def _unreachable(self, exc: Exception) -> Error:
+        return Error(SERVER, f"The server at {self.base} cannot be reached ({_one_line(exc)}). "
+                             "Check the address and that `heron serve` runs there.")  # fmt: skip
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _Refused(Exception):
+    def __init__(self, error: Error):
+        super().__init__(error.message)
+        self.error = error
+
+
+class _Reader:
+    """A completion's chunks as events. A server that is not Heron (vLLM) sends no steps and may
+    send the reasoning inline in ``<think>`` tags: then both are worked out here."""
+
+    def __init__(self, audio_s: float, asked_at: float):
+        self.asked_at, self.first_at = asked_at, None
+        self.splitter, self.steps = ThinkSplitter(), StepEvents(audio_s or None)
+        self.heron = False  # the server sends Heron's extras
+
+    def events(self, chunks: Iterator[dict]) -> Iterator[Event]:
+        usage, finish, stats = {}, None, None
+        for chunk in chunks:
+            self.heron = self.heron or "heron" in chunk
+            stats = (chunk.get("heron") or {}).get("stats", stats)
+            usage = chunk.get("usage") or usage
+            finish = next(
+                (c.get("finish_reason") for c in chunk.get("choices") or [] if c.get("finish_reason")), finish
+            )
+            for event in events_of_chunk(chunk):
+                if isinstance(event, Error):
+                    yield event
+                    return
+                yield from self._derived(event)
+        if not self.heron:
+            yield from self._flush()
+        yield Done(stats or self._stats(finish, usage))
+
+    def _derived(self, event: Event) -> Iterator[Event]:
+        if isinstance(event, (TextDelta, ThinkDelta)) and self.first_at is None:
+            self.first_at = time.perf_counter()
+        if self.heron or not isinstance(event, (TextDelta, ThinkDelta)):
+            yield event
+            return
+        pieces = self.splitter.feed(event.text) if isinstance(event, TextDelta) else [event]
+        for piece in pieces:
+            yield piece
+            yield from self.steps.on_event(piece)
+
+    def _flush(self) -> Iterator[Event]:
+        for piece in self.splitter.flush():
+            yield piece
+            yield from self.steps.on_event(piece)
+        yield from self.steps.finish()
+
+    def _stats(self, finish: str | None, usage: dict) -> dict:
+        now = time.perf_counter()
+        return {
+            "finish": finish or "stop",
+            "prompt_tokens": usage.get("prompt_tokens"),
+            "new_tokens": usage.get("completion_tokens"),
+            "ttft_s": round(self.first_at - self.asked_at, 4) if self.first_at else None,
+            "total_s": round(now - self.asked_at, 4),
+        }
+
+
+def _chunks(response: httpx.Response) -> Iterator[dict]:
+    for line in response.iter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        yield json.loads(data)
+    raise httpx.RemoteProtocolError("the stream ended without [DONE]")
+
+
+def _refused(response: httpx.Response) -> Error:
+    try:
+        error = response.json().get("error") or {}
+        message = error.get("message") or response.text
+    except ValueError:
+        message = response.text
+    kind = {401: "unauthorized", 413: "request", 400: "request", 404: "model", 503: "busy"}.get(
+        response.status_code, SERVER
+    )
+    return Error(kind, f"The server refused: {_one_line(message)} (HTTP {response.status_code})")
+
+
+def _raise_for(reply: httpx.Response) -> None:
+    if reply.status_code != 200:
+        raise httpx.HTTPStatusError(_refused(reply).message, request=reply.request, response=reply)
+
+
+def _one_line(value) -> str:
+    return " ".join(str(value).split())[:300]
