@@ -29,7 +29,7 @@ from engine.events import Done, Error, Event, TextDelta, ThinkDelta
 from engine.interface import EngineState, Health
 from engine.reasoning import StepEvents
 from engine.reasoning.thinking import ThinkSplitter
-from engine.requests import AskRequest, LoadRequest, TurnSpec
+from engine.requests import AskRequest, LoadRequest, ModelChoice, TurnSpec
 
 CONNECT_TIMEOUT_S = 5.0
 POLL_S = 0.02  # how often a wait for the server looks at the cancel flag
@@ -47,6 +47,7 @@ class RemoteEngine:
         self._cancelled = threading.Event()
         self._busy = False
         self._decoded: dict[tuple, np.ndarray] = {}  # the last recording sent, decoded once
+        self._served: list[str] | None = None  # the names the server answers to, once asked
 
     # -- engine.interface.Engine ------------------------------------------------------------------
     def ask(self, request: AskRequest) -> Iterator[Event]:
@@ -149,8 +150,7 @@ class RemoteEngine:
 
     def _body(self, request: AskRequest) -> tuple[dict, float]:
         """The request as the server takes it, and the seconds of audio it carries."""
-        model = Path(request.model.adapter).name if request.model.adapter else request.model.model
-        model = model or self.model or self.models()[0]
+        model = self._model_name(request.model)
         turns = tuple(replace(turn, audio=self._samples(turn), audio_path=None) for turn in request.turns)
         body = {
             "model": model,
@@ -161,6 +161,18 @@ class RemoteEngine:
             "think": request.think,
         }
         return body, sum(len(t.audio) for t in turns if t.audio is not None) / SAMPLE_RATE
+
+    def _model_name(self, choice: ModelChoice) -> str:
+        """What to ask the server for: the adapter, or the model when it serves one by that name
+        (a window set up for local models names a folder here), else its own."""
+        if choice.adapter:
+            return Path(choice.adapter).name
+        if self._served is None:
+            self._served = self.models()
+        for name in (choice.model, Path(choice.model).name if choice.model else None, self.model):
+            if name and name in self._served:
+                return name
+        return self.model or self._served[0]
 
     def _samples(self, turn: TurnSpec) -> np.ndarray | None:
         if turn.audio is not None or not turn.audio_path:

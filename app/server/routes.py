@@ -147,7 +147,14 @@ def _decode(data: bytes) -> np.ndarray:
         try:
             return decode_audio(upload.name)
         except AudioError as exc:
-            raise AudioError(exc.message.replace(upload.name, "The uploaded audio")) from None
+            raise AudioError(_anonymous(exc.message, Path(upload.name))) from None
+
+
+def _anonymous(message: str, upload: Path) -> str:
+    """A decoder's message about the upload, without the server's temporary file name."""
+    for name in (f"'{upload}'", f"'{upload.name}'", str(upload), upload.name):
+        message = message.replace(name, "the uploaded audio")
+    return message
 
 
 def _model_choice(requested, config: ServeConfig) -> ModelChoice:
