@@ -6,14 +6,15 @@ and writes every turn to the history as it happens.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from app import paths
+from app.engine_choice import ENGINE_SETTINGS, check_server, engine_from
 from app.engines.bridge import EngineBridge
-from app.engines.local import LocalEngine
 from app.engines.shared import SharedEngine
 from app.player import RecordingPlayer
 from app.recording_loader import RecordingLoader
@@ -37,12 +38,14 @@ EXPORTS = {
 
 
 class Controller(QObject):
+    server_checked = Signal(str)  # Settings → Engine → Test connection: what to show
+
     def __init__(self, window, engine: Engine | None = None, player: RecordingPlayer | None = None):
         super().__init__(window)
         self.window = window
         self.qsettings = open_settings()
         self.settings = Settings.load(self.qsettings)
-        self.engine = engine or LocalEngine(log_dir=str(paths.logs_dir()))
+        self.engine = engine or engine_from(self.settings)
         self.shared = SharedEngine(self.engine)  # typed questions and the voice loop take turns on it
         self.bridge = EngineBridge(self.shared, parent=self)
         self.player = player or RecordingPlayer(self)
@@ -342,6 +345,12 @@ class Controller(QObject):
         dialog.test_sound_requested.connect(
             lambda device: (message := play_test_tone(device)) and self.window.banner.show_message(message)
         )
+        dialog.test_server_requested.connect(
+            lambda url, token: threading.Thread(
+                target=lambda: self.server_checked.emit(check_server(url, token)), daemon=True
+            ).start()  # fmt: skip
+        )
+        self.server_checked.connect(dialog.show_server_status, QUEUED)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.values()))
         dialog.finished.connect(monitor.stop)
         dialog.show()
@@ -349,10 +358,22 @@ class Controller(QObject):
         return dialog
 
     def apply_settings(self, values: dict) -> None:
+        before = [getattr(self.settings, name) for name in ENGINE_SETTINGS]
         self.settings = Settings(**{**self.settings.__dict__, **values})
         self.settings.save(self.qsettings)
+        if before != [getattr(self.settings, name) for name in ENGINE_SETTINGS]:
+            self._switch_engine()
         apply_theme(self.settings.theme)
         self.voice.apply_settings()
+
+    def _switch_engine(self) -> None:
+        """Answer from where the settings now say; the old engine lets its model go."""
+        self.stop()
+        old, self.engine = self.engine, engine_from(self.settings)
+        self.shared.engine = self.engine
+        threading.Thread(target=old.shutdown, name="heron-engine-shutdown", daemon=True).start()
+        where = "the server" if self.settings.engine == "server" else "this computer"
+        self.window.statusBar().showMessage(f"The model now answers from {where}.")
 
     # -- models --------------------------------------------------------------------------------
     @Slot()

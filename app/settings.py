@@ -15,6 +15,9 @@ class Settings:
     adapter: str = ""  # a trained adapter's folder, answering on top of the model; "" = the base model
     precision: str = ""  # "" = the device's default (nf4 on CUDA, fp32 on CPU)
     device: str = ""  # "" = automatic
+    engine: str = "local"  # local: the model on this computer; server: at server_url
+    server_url: str = ""
+    server_token: str = ""  # kept with the other settings, readable by this user only
     think: bool = False
     max_new_tokens: int = 512
     input_device: str = ""

@@ -193,3 +193,23 @@ def test_a_server_killed_mid_answer_gives_a_clear_error(tiny_model, tmp_path, re
     assert isinstance(error, Error) and error.kind == "server" and "ask again" in error.message
     again = ask(engine, [TurnSpec("Hello?")], tiny_model)
     assert isinstance(again[-1], Error) and "cannot be reached" in again[-1].message
+
+
+def test_the_window_answers_through_the_server_as_it_does_locally(app, qtbot, server, tiny_model, recording):
+    from app.engine_choice import check_server
+
+    window, controller = app
+    status = check_server(server.url, TOKEN)
+    assert status.startswith("✓") and tiny_model.name in status
+    assert check_server(server.url, "wrong").startswith("✗")
+    controller.apply_settings({"engine": "server", "server_url": server.url, "server_token": TOKEN})
+    assert isinstance(controller.engine, RemoteEngine) and controller.shared.engine is controller.engine
+    window.recording_chosen.emit(str(recording))
+    qtbot.waitUntil(lambda: controller.recording == str(recording), timeout=20_000)
+    controller.ask("What happens?")
+    qtbot.waitUntil(lambda: not controller.bridge.busy and controller.turn_view is None, timeout=60_000)
+    question = AskRequest((TurnSpec("What happens?", str(recording)),), choice(tiny_model), 12)
+    local = text_of(handle(ModelHost(), Ask(1, question), lambda: False))
+    assert window.chat.current.answer_text == local
+    (turn,) = controller.store.get_conversation(controller.conversation_id).turns
+    assert turn.state.value == "done" and turn.answer == local

@@ -1,4 +1,4 @@
-"""Settings: model and compute, sound devices with a live level and a test sound, voice, listening, theme.
+"""Settings: model and compute, where the model runs (this computer or a server), sound devices with a live level and a test sound, voice, listening, theme.
 
 Plain values in, plain values out: the app reads and stores them (QSettings) and serves the
 live parts (level meter, test sound) through signals.
@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QSlider,
@@ -25,10 +27,11 @@ from PySide6.QtWidgets import (
 from engine.model import precision
 
 PRECISIONS = [
-    ("Automatic (nf4 on a GPU, fp32 on the CPU)", ""),
+    ("Automatic (the largest that fits in free memory)", ""),
     *((precision.LABELS[p], p) for p in precision.PRECISIONS),
 ]
 DEVICES = [("Automatic", ""), ("GPU (CUDA)", "cuda"), ("CPU", "cpu")]
+ENGINES = [("On this computer", "local"), ("A server (heron serve, or OpenAI-compatible)", "server")]
 THEMES = [("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")]
 VOICES = [("eSpeak NG (built in)", "espeak"), ("Kokoro (natural; download it first)", "kokoro")]
 
@@ -36,6 +39,7 @@ VOICES = [("eSpeak NG (built in)", "espeak"), ("Kokoro (natural; download it fir
 class SettingsDialog(QDialog):
     input_device_changed = Signal(str)  # the app starts a level monitor on it
     test_sound_requested = Signal(str)  # output device name
+    test_server_requested = Signal(str, str)  # URL, token: the app tries them and calls show_server_status
 
     def __init__(
         self, values: dict, models: list[tuple[str, str]], inputs: list[str], outputs: list[str], parent=None
@@ -46,6 +50,7 @@ class SettingsDialog(QDialog):
         self._fields: dict[str, QWidget] = {}
         tabs = QTabWidget()
         tabs.addTab(self._model_tab(models), "Model")
+        tabs.addTab(self._engine_tab(), "Engine")
         tabs.addTab(self._sound_tab(inputs, outputs), "Sound")
         tabs.addTab(self._voice_tab(), "Voice and listening")
         tabs.addTab(self._look_tab(), "Appearance")
@@ -71,6 +76,31 @@ class SettingsDialog(QDialog):
             form, "max_new_tokens", "Longest answer (tokens)", tokens, "The answer stops at this length"
         )
         return page
+
+    def _engine_tab(self) -> QWidget:
+        form, page = self._page()
+        self._combo(form, "engine", "The model answers from", ENGINES, "This computer, or a GPU server")
+        self._add(form, "server_url", "Server address", QLineEdit(placeholderText="http://gpu-box:8000"),
+                  "Where `heron serve` (or vLLM) listens; https:// is checked against the system's certificates")  # fmt: skip
+        token = QLineEdit(
+            echoMode=QLineEdit.EchoMode.Password, placeholderText="the token heron serve printed"
+        )
+        self._add(form, "server_token", "Token", token, "Sent with every request to the server")
+        test = QPushButton("Test connection", toolTip="Ask the server which models it serves")
+        test.setAccessibleName("Test connection")
+        test.clicked.connect(
+            lambda: self.test_server_requested.emit(self._text("server_url"), self._text("server_token"))
+        )
+        self.server_status = QLabel(wordWrap=True, accessibleName="Server status")
+        form.addRow("", test)
+        form.addRow("", self.server_status)
+        return page
+
+    def show_server_status(self, text: str) -> None:
+        self.server_status.setText(text)
+
+    def _text(self, key: str) -> str:
+        return self._fields[key].text().strip()
 
     def _sound_tab(self, inputs, outputs) -> QWidget:
         form, page = self._page()
@@ -158,6 +188,8 @@ class SettingsDialog(QDialog):
                 widget.setCurrentIndex(max(index, 0))
             elif isinstance(widget, QCheckBox):
                 widget.setChecked(bool(value))
+            elif isinstance(widget, QLineEdit):
+                widget.setText(str(value or ""))
             elif isinstance(widget, QSlider):
                 widget.setValue(int(round(float(value) * 100)))
             else:
@@ -170,6 +202,8 @@ class SettingsDialog(QDialog):
                 out[key] = widget.currentData()
             elif isinstance(widget, QCheckBox):
                 out[key] = widget.isChecked()
+            elif isinstance(widget, QLineEdit):
+                out[key] = widget.text().strip()
             elif isinstance(widget, QSlider):
                 out[key] = widget.value() / 100
             else:
