@@ -4,7 +4,9 @@ Starts ``heron serve`` on localhost with the tiny offline model and asks the sam
 question (the bundled sample) through the local engine and through the remote engine, taking
 the median time to first token of each. Also measures how many bytes 30 minutes of speech take
 on the wire. Prints a table and one JSON line:
-{"bench": "remote", "local_ttft_s": …, "remote_ttft_s": …, "overhead_ms": …, "upload_mb_per_30min": …}.
+{"bench": "remote", "local_ttft_s": …, "remote_ttft_s": …, "overhead_ms": …, "upload_mb_per_30min": …,
+"cancel_ms": …}; cancel_ms runs from a client's cancel to the server cancelling that answer in its
+engine (how fast the engine then stops is bench/cancel.py's figure).
 """
 
 from __future__ import annotations
@@ -53,6 +55,20 @@ def median_ttft(engine, choice: ModelChoice) -> float:
     return statistics.median(times[1:])  # the first run warms caches on both sides
 
 
+def cancel_ms(remote: RemoteEngine, url: str, choice: ModelChoice) -> float:
+    """From the client's cancel to the server's queue being empty again (it has cancelled the answer)."""
+    request = AskRequest((TurnSpec("Tell me everything.", str(SAMPLE)),), choice, 4000)
+    health = httpx.Client(headers={"Authorization": f"Bearer {TOKEN}"})
+    cancelled_at = None
+    for event in remote.ask(request):
+        if isinstance(event, TextDelta) and cancelled_at is None:
+            cancelled_at = time.perf_counter()
+            remote.cancel()
+    while health.get(f"{url}/health").json()["queue"]:
+        time.sleep(0.005)
+    return 1000 * (time.perf_counter() - cancelled_at)
+
+
 def upload_mb_per_30min() -> float:
     """Bytes on the wire for 30 minutes of speech (the sample, repeated)."""
     speech = decode_audio(SAMPLE)
@@ -90,6 +106,7 @@ def main() -> None:
             list(local.load(LoadRequest(choice)))
             local_s = median_ttft(local, choice)
             remote_s = median_ttft(remote, choice)
+            stop_ms = statistics.median(cancel_ms(remote, url, choice) for _ in range(5))
         finally:
             local.shutdown()
             remote.shutdown()
@@ -99,10 +116,11 @@ def main() -> None:
     print(f"{'engine':<8} {'ttft s (median of ' + str(RUNS - 1) + ')':>24}")
     print(f"{'local':<8} {local_s:>24.4f}")
     print(f"{'remote':<8} {remote_s:>24.4f}")
-    print(f"overhead {1000 * (remote_s - local_s):.1f} ms; 30 min of speech on the wire: {upload:.1f} MB")
+    print(f"overhead {1000 * (remote_s - local_s):.1f} ms; 30 min of speech on the wire: {upload:.1f} MB; "
+          f"cancel to the server cancelling: {stop_ms:.0f} ms (median of 5)")  # fmt: skip
     print(json.dumps({"bench": "remote", "local_ttft_s": round(local_s, 4), "remote_ttft_s": round(remote_s, 4),
                       "overhead_ms": round(1000 * (remote_s - local_s), 1),
-                      "upload_mb_per_30min": round(upload, 2)}))  # fmt: skip
+                      "upload_mb_per_30min": round(upload, 2), "cancel_ms": round(stop_ms, 1)}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -213,3 +213,32 @@ def test_the_window_answers_through_the_server_as_it_does_locally(app, qtbot, se
     assert window.chat.current.answer_text == local
     (turn,) = controller.store.get_conversation(controller.conversation_id).turns
     assert turn.state.value == "done" and turn.answer == local
+
+
+@pytest.mark.slow
+def test_eight_clients_for_a_minute_leave_the_server_healthy_and_its_memory_bounded(server, tiny_model):
+    def rss_mb() -> float:
+        status = Path(f"/proc/{server.process.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
+
+    outcomes: list = []
+    stop_at = time.monotonic() + 60
+
+    def client(n: int) -> None:
+        engine = server.engine()
+        while time.monotonic() < stop_at:
+            outcomes.append(ask(engine, [TurnSpec(f"Client {n}: count to ten.")], tiny_model, tokens=32)[-1])
+            time.sleep(0.05)
+
+    ask(server.engine(), [TurnSpec("Warm up.")], tiny_model)
+    before = rss_mb()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    answered = sum(isinstance(o, Done) for o in outcomes)
+    refused = [o for o in outcomes if isinstance(o, Error)]
+    assert answered > 8 and all(o.kind == "busy" for o in refused), {o.message for o in refused}
+    assert server.health().json()["queue"] == 0
+    assert rss_mb() - before < 150, f"the server grew from {before:.0f} to {rss_mb():.0f} MB"
