@@ -15,7 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.voice_model import KOKORO, kokoro_download, kokoro_row, remove_kokoro
-from engine.errors import CancelledError, HeronError
+from engine.errors import CancelledError, HeronError, OutOfMemoryError
+from engine.model.fit import Machine, choose, cpu_machine, published_figures
 from engine.model.registry import MODELS, installed_models, model_dir
 from ui.adapter_list import AdapterRow
 from ui.model_manager import ModelManager, ModelRow
@@ -24,35 +25,39 @@ GB = 1000**3
 QUEUED = Qt.ConnectionType.QueuedConnection
 
 
-def gpu_memory_gb() -> float | None:
-    """Total memory of the first NVIDIA GPU, read without importing torch (the window stays fast)."""
+def gpu_machine() -> Machine | None:
+    """The first NVIDIA GPU, read without importing torch (the window stays fast); None without one."""
+    query = ["nvidia-smi", "--query-gpu=memory.free,compute_cap,name", "--format=csv,noheader,nounits"]
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=5, check=True).stdout  # fmt: skip
-        return float(out.split()[0]) / 1024
+        out = subprocess.run(query, capture_output=True, text=True, timeout=5, check=True).stdout
+        free_mib, capability, name = (part.strip() for part in out.splitlines()[0].split(",", 2))
+        return Machine(
+            "cuda", int(float(free_mib) * 1024**2), float(capability) >= 8.0, f"GPU memory on {name}"
+        )
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         return None
 
 
-def recommend(gpu_gb: float | None) -> tuple[str, str, str]:
-    """(model, precision, why) for this machine: the reasoning model at the largest precision that fits."""
-    if gpu_gb is None:
-        return (
-            "think",
-            "fp32",
-            "No NVIDIA GPU found: Heron will run on the CPU, which is slow for a 7B model.",
-        )
-    for need, precision in ((20, "bf16"), (12, "int8"), (8, "nf4")):
-        if gpu_gb >= need:
-            return (
-                "think",
-                precision,
-                f"Your GPU has {gpu_gb:.0f} GB: AF-Next Think at {precision} fits with room for long recordings.",
-            )
+def machines_here() -> list[Machine]:
+    """Where the engine may run, in the order it tries them: the GPU, then the CPU."""
+    gpu = gpu_machine()
+    return [gpu, cpu_machine()] if gpu else [cpu_machine()]
+
+
+def recommend(machines: list[Machine]) -> tuple[str, str, str]:
+    """(model, precision, advice) for this machine: the reasoning model where and as the engine
+    would load it (engine/model/fit.py), with the speed to expect; precision "" when nothing fits."""
+    title = MODELS["think"].title
+    try:
+        fit = choose([(machine, published_figures(machine.kind)) for machine in machines])
+    except OutOfMemoryError as exc:
+        return "think", "", f"Recommended: {title}, but not on this machine as it is. {exc.message}"
+    where = "GPU" if fit.device.startswith("cuda") else "CPU"
     return (
         "think",
-        "nf4",
-        f"Your GPU has {gpu_gb:.0f} GB: nf4 is the only choice, and long recordings may not fit.",
+        fit.precision,
+        f"Recommended: {title} at {fit.precision} on the {where}: it needs about {fit.needed / GB:.1f} GB "
+        f"with room for {fit.audio_s / 60:.0f} minutes of audio. Expected speed: {fit.speed}.",
     )
 
 
@@ -75,8 +80,8 @@ class ModelsPanel(QObject):
         self.progress.connect(dialog.show_progress, QUEUED)
         self.finished.connect(self._finished, QUEUED)
         self.failed.connect(self._failed, QUEUED)
-        model, precision, why = recommend(gpu_memory_gb())
-        dialog.set_recommendation(f"Recommended: {MODELS[model].title} at {precision}. {why}")
+        model, precision, advice = recommend(machines_here())
+        dialog.set_recommendation(advice)
         self.recommended = (model, precision)
         self.refresh()
 

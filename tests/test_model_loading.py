@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from engine.errors import DeviceError, ModelError, ModelMissingError, OutOfMemoryError, RequestError
-from engine.model import loading
+from engine.model import fit, loading
 from engine.model.loading import PRECISIONS, TensorInfo, load_model
 
 LANGUAGE_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -84,10 +84,9 @@ def test_defaults_on_this_machine(tiny_dir: Path):
     if torch.cuda.is_available():
         pytest.skip("CPU-only expectations")
     assert loading.choose_device(None) == "cpu"
-    assert loading.default_precision("cpu") == "fp32"
-    assert loading.default_precision("cuda") == "nf4"
     loaded = load_model(tiny_dir)
-    assert (loaded.device, loaded.precision) == ("cpu", "fp32")
+    assert (loaded.device, loaded.precision) == ("cpu", "fp32"), "a small model keeps fp32"
+    assert loaded.max_audio_s == 1800
 
 
 # --- devices and precisions --------------------------------------------------------------
@@ -268,20 +267,63 @@ def test_real_size_estimates_match_the_design_notes():
     assert gb["bf16"] == pytest.approx(16.5, abs=0.3)
     assert gb["int8"] == pytest.approx(10.0, abs=0.5)
     assert gb["nf4"] == pytest.approx(6.8, abs=0.3)
+    # The figures the model manager advises with before a download are these estimates.
+    for kind in ("cpu", "cuda"):
+        published = fit.published_figures(kind)
+        for precision in PRECISIONS:
+            estimate = loading.estimate_tensors_bytes(tensors, precision, kind)
+            assert published.weights[precision] == pytest.approx(estimate, rel=0.005), (kind, precision)
+        assert published.params == pytest.approx(sum(t.numel() for t in model.parameters()), rel=0.001)
+        assert published.kv_values_per_token == fit.kv_values_per_token(text.to_dict())
 
 
-def test_gpu_memory_check_fails_early_with_figures(tiny_dir: Path):
-    tensors = loading.model_tensors(tiny_dir)
-    loading.check_gpu_memory(tensors, "fp32", free_bytes=80 * 10**9, total_bytes=80 * 10**9, gpu_name="G")
-    big = [TensorInfo("language_model.model.layers.0.mlp.up_proj.weight", (100_000, 40_000), "BF16")]
-    # 8 GB in bf16: 4 GB in int8, 2 GB in nf4; 5 GB free.
+# --- choosing by memory, before loading --------------------------------------------------------
+
+
+@pytest.fixture
+def no_weights_loaded(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Records every call that would load weights, and loads none."""
+    from transformers import MusicFlamingoForConditionalGeneration
+
+    calls: list = []
+    monkeypatch.setattr(
+        MusicFlamingoForConditionalGeneration, "from_pretrained", lambda *a, **k: calls.append(a)
+    )
+    return calls
+
+
+def test_a_model_that_does_not_fit_is_refused_before_loading(
+    tiny_dir: Path, monkeypatch: pytest.MonkeyPatch, no_weights_loaded: list
+):
+    monkeypatch.setattr(fit, "cpu_machine", lambda: fit.Machine("cpu", 10**9, bf16_native=True))
+    # The tiny model's weights are a few MB; the runtime's 1.5 GB margin is what does not fit.
     with pytest.raises(OutOfMemoryError) as info:
-        loading.check_gpu_memory(big, "bf16", free_bytes=5 * 10**9, total_bytes=24 * 10**9, gpu_name="RTX")
+        load_model(tiny_dir, device="cpu")
+    assert_one_line(info)
     message = str(info.value)
-    assert "needs about 8.8 GB" in message and "5.0 GB of 24.0 GB is free on RTX" in message
-    assert "--precision int8" in message
-    with pytest.raises(OutOfMemoryError, match="use --device cpu"):
-        loading.check_gpu_memory(big, "nf4", free_bytes=10**9, total_bytes=8 * 10**9, gpu_name="small")
+    assert "in nf4 on the CPU it needs about 1.5 GB" in message, message
+    assert "KV cache for 30 min of audio" in message and "but 1.0 GB of RAM is available" in message
+    assert message.endswith(
+        "Close other programs, or run the model on a GPU machine with `heron serve` and connect with --server."
+    )
+    with pytest.raises(OutOfMemoryError, match="in bf16 on the CPU it needs about 1.5 GB"):
+        load_model(tiny_dir, precision="bf16", device="cpu")
+    assert not no_weights_loaded
+
+
+def test_a_full_gpu_passes_the_model_to_the_cpu(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(loading, "choose_device", lambda requested=None: requested or "cuda")
+    monkeypatch.setattr(
+        fit, "cuda_machine", lambda device: fit.Machine(device, 10**8, True, "GPU memory on G")
+    )
+    monkeypatch.setattr(fit, "cpu_machine", lambda: fit.Machine("cpu", 8 * 10**9, False))
+    config = loading.validate_model_folder(tiny_dir)
+    placed = loading.place(tiny_dir, config, 1800.0, None, None)
+    assert (placed.device, placed.precision) == ("cpu", "fp32")
+    with pytest.raises(
+        OutOfMemoryError, match="on the GPU it needs .* 0.1 GB of GPU memory on G is available"
+    ):
+        loading.place(tiny_dir, config, 1800.0, None, "cuda")
 
 
 @pytest.mark.parametrize(
@@ -297,7 +339,7 @@ def test_out_of_memory_while_loading(tiny_dir: Path, monkeypatch: pytest.MonkeyP
     def boom(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(transformers.AutoModelForSeq2SeqLM, "from_pretrained", boom)
+    monkeypatch.setattr(transformers.MusicFlamingoForConditionalGeneration, "from_pretrained", boom)
     with pytest.raises(
         OutOfMemoryError, match="Ran out of RAM loading the model in bf16: try --precision int8"
     ):

@@ -11,7 +11,11 @@ from engine.requests import MAX_NEW_TOKENS_LIMIT
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """--model, --precision and --device: which model answers, and how it runs."""
     parser.add_argument("--model", help="instruct, think, captioner, or a model folder (default: instruct)")
-    parser.add_argument("--precision", choices=PRECISIONS, help="default: nf4 on CUDA, fp32 on CPU")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="default: the largest that fits in free memory: bf16, int8, then nf4",
+    )
     parser.add_argument(
         "--device", choices=("cpu", "cuda"), help="where the model runs (default: CUDA when present)"
     )

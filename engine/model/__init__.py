@@ -15,7 +15,6 @@ from engine.model.download import (
 from engine.model.loading import (
     LoadedModel,
     choose_device,
-    default_precision,
     estimate_weight_bytes,
     load_model,
     validate_model_folder,
@@ -42,7 +41,6 @@ __all__ = [
     "ResolvedModel",
     "check_disk_space",
     "choose_device",
-    "default_precision",
     "download_model",
     "estimate_weight_bytes",
     "fetch_file_sizes",

@@ -1,9 +1,10 @@
 """Load an AF-Next folder onto a device at a precision, or say in one line why not.
 
 Everything that can be checked before spending minutes and gigabytes is checked first:
-the folder and its files, the model type, safetensors weights, bitsandbytes for the
-quantized precisions, and on CUDA whether the weights fit in free GPU memory. Loading
-goes through the transformers Auto classes with ``use_safetensors=True`` and
+the folder and its files, the model type, safetensors weights, whether the model fits in
+the free RAM or GPU memory (engine/model/fit.py; an unset precision or device is chosen
+there), and bitsandbytes for the quantized precisions. Loading goes through the classes of
+the checkpoint's type (engine/model/architecture.py) with ``use_safetensors=True`` and
 ``local_files_only=True``: never remote code, never the network.
 """
 
@@ -21,27 +22,28 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import DeviceError, ModelError, ModelMissingError, OutOfMemoryError, RequestError
-from engine.model.precision import PRECISIONS, QUANTIZED
+from engine.model import fit
+from engine.model.architecture import MODEL_TYPES, Architecture, architecture_for, audio_limit_s
+from engine.model.precision import COMPUTE_BYTES, PRECISIONS, QUANTIZED, compute_dtype_name
 
-MODEL_TYPE = "musicflamingo"
 # bitsandbytes matches these from the start of a module name: the audio encoder, the
 # projector and the output head stay in full precision (they are small and sensitive).
 SKIP_MODULES = ["model.audio_tower", "model.multi_modal_projector", "lm_head"]
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
-GB = 1e9
 
 
 @dataclass
 class LoadedModel:
-    model: Any  # MusicFlamingoForConditionalGeneration
-    processor: Any  # MusicFlamingoProcessor
+    model: Any  # MusicFlamingoForConditionalGeneration (or AudioFlamingoNext…)
+    processor: Any  # MusicFlamingoProcessor (or AudioFlamingoNext…)
     path: Path
     precision: str
     device: str
     dtype: Any  # torch.dtype that input_features must be cast to
     load_seconds: float
     param_bytes: int
+    max_audio_s: float  # the most audio one prompt holds (the processor's limit): longer is windowed
 
 
 @dataclass(frozen=True)
@@ -76,20 +78,11 @@ def choose_device(requested: str | None = None) -> str:
     raise DeviceError(f"Unknown device '{requested}': use cpu, cuda or cuda:N.")
 
 
-def default_precision(device: str) -> str:
-    return "nf4" if device.startswith("cuda") else "fp32"
-
-
 def compute_dtype(precision: str, device: str):
     """The dtype of the unquantized parts, hence of ``input_features``."""
     import torch
 
-    if precision == "fp32":
-        return torch.float32
-    if precision == "bf16":
-        return torch.bfloat16
-    # Quantized: bf16 on the GPU; on the CPU fp32, which is what its kernels run fastest.
-    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return {"bf16": torch.bfloat16, "fp32": torch.float32}[compute_dtype_name(precision, device)]
 
 
 def check_precision(precision: str) -> str:
@@ -114,10 +107,11 @@ def validate_model_folder(path: Path) -> dict[str, Any]:
         raise ModelError(f"{path} is a file, not a model folder: pass the folder that holds config.json.")
     config = read_config(path)
     model_type = config.get("model_type")
-    if model_type != MODEL_TYPE:
+    if model_type not in MODEL_TYPES:
         raise ModelError(
             f"{path} is a {model_type or 'untyped'} model, not AF-Next "
-            f"(config.json model_type must be '{MODEL_TYPE}'): pass an AF-Next folder."
+            f"(config.json model_type must be {' or '.join(map(repr, MODEL_TYPES))}): "
+            "pass an AF-Next folder."
         )
     check_weight_files(path)
     check_processor_files(path)
@@ -195,7 +189,7 @@ def check_processor_files(path: Path) -> None:
 
 
 class _DropMessages(logging.Filter):
-    """Drops known-harmless bitsandbytes log lines that would otherwise reach the user."""
+    """Drops known-harmless library log lines that would otherwise reach the user."""
 
     def __init__(self, *prefixes: str):
         super().__init__()
@@ -208,14 +202,15 @@ class _DropMessages(logging.Filter):
 def quiet_bitsandbytes() -> None:
     """Drop two harmless bitsandbytes log lines; safe to call any number of times."""
     # Once per int8 matmul: the CPU path casts inputs to fp16, as expected.
+    _drop_log_line("bitsandbytes.autograd._functions", "MatMul8bitLt: inputs will be cast")
     # At import: the optional `kernels` package (which would fetch from the hub) is absent.
-    for name, prefix in (
-        ("bitsandbytes.autograd._functions", "MatMul8bitLt: inputs will be cast"),
-        ("bitsandbytes.backends.cpu.ops", "Failed to load CPU gemm_4bit_forward"),
-    ):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _DropMessages) for f in logger.filters):
-            logger.addFilter(_DropMessages(prefix))
+    _drop_log_line("bitsandbytes.backends.cpu.ops", "Failed to load CPU gemm_4bit_forward")
+
+
+def _drop_log_line(logger_name: str, prefix: str) -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, _DropMessages) and f.prefixes == (prefix,) for f in logger.filters):
+        logger.addFilter(_DropMessages(prefix))
 
 
 def check_bitsandbytes(precision: str) -> None:
@@ -306,7 +301,7 @@ def tensor_bytes(tensor: TensorInfo, precision: str, device: str) -> float:
             return numel * (0.5 + 1 / 64 + 4 / (64 * 256))
         return numel + tensor.shape[0] * 4  # int8 weights plus one fp32 scale per row
     if tensor.dtype in _FLOAT_DTYPES:
-        return numel * compute_dtype(precision, device).itemsize
+        return numel * COMPUTE_BYTES[compute_dtype_name(precision, device)]
     return numel * _DTYPE_BYTES.get(tensor.dtype, 4)  # integer buffers keep their type
 
 
@@ -319,43 +314,35 @@ def estimate_weight_bytes(path: Path, precision: str, device: str = "cuda") -> i
     return estimate_tensors_bytes(model_tensors(Path(path)), check_precision(precision), device)
 
 
-def gpu_headroom_bytes(weight_bytes: int) -> int:
-    """Room beyond the weights for the CUDA context, activations and a first KV cache."""
-    return int(max(0.75 * GB, 0.1 * weight_bytes))
-
-
-def check_gpu_memory(
-    tensors: list[TensorInfo], precision: str, free_bytes: int, total_bytes: int, gpu_name: str
-) -> None:
-    """Fail before loading when the weights cannot fit in the free GPU memory."""
-    needed = _gpu_needed(tensors, precision)
-    if needed <= free_bytes:
-        return
-    smaller = [p for p in PRECISIONS[: PRECISIONS.index(precision)] if _gpu_needed(tensors, p) <= free_bytes]
-    advice = (
-        f"use --precision {smaller[-1]} (about {_gpu_needed(tensors, smaller[-1]) / GB:.1f} GB)"
-        if smaller
-        else "use --device cpu"
-    )
-    raise OutOfMemoryError(
-        f"Not enough GPU memory for the model in {precision}: it needs about {needed / GB:.1f} GB but only "
-        f"{free_bytes / GB:.1f} GB of {total_bytes / GB:.1f} GB is free on {gpu_name}; "
-        f"close other GPU programs or {advice}."
+def model_figures(path: Path, config: dict[str, Any], max_audio_s: float, device: str) -> fit.ModelFigures:
+    """What the checkpoint in ``path`` needs on ``device``, from its safetensors headers and config."""
+    tensors = model_tensors(path)
+    return fit.ModelFigures(
+        weights={p: estimate_tensors_bytes(tensors, p, device) for p in PRECISIONS},
+        kv_values_per_token=fit.kv_values_per_token(config["text_config"]),
+        params=sum(math.prod(t.shape) for t in tensors),
+        max_audio_s=max_audio_s,
     )
 
 
-def _gpu_needed(tensors: list[TensorInfo], precision: str) -> int:
-    weights = estimate_tensors_bytes(tensors, precision, "cuda")
-    return weights + gpu_headroom_bytes(weights)
+def place(
+    path: Path, config: dict[str, Any], max_audio_s: float, precision: str | None, device: str | None
+) -> fit.Fit:
+    """The device and precision to load at: those asked for, once they fit, or the best that fits.
+
+    The audio of a request is not known at load time: room is left for the KV cache of the
+    longest prompt the processor makes (``max_audio_s``; a longer recording is answered
+    window by window), so every request fits once the model is loaded.
+    """
+    first = choose_device(device)
+    automatic = (device or "auto").strip().lower() == "auto"
+    devices = [first, "cpu"] if automatic and first != "cpu" else [first]  # no room on the GPU: the CPU
+    candidates = [(_machine(d), model_figures(path, config, max_audio_s, d)) for d in devices]
+    return fit.choose(candidates, precision)
 
 
-def _check_cuda_fits(path: Path, precision: str, device: str) -> None:
-    import torch
-
-    index = torch.device(device).index
-    index = torch.cuda.current_device() if index is None else index
-    free, total = torch.cuda.mem_get_info(index)
-    check_gpu_memory(model_tensors(path), precision, free, total, torch.cuda.get_device_name(index))
+def _machine(device: str) -> fit.Machine:
+    return fit.cuda_machine(device) if device.startswith("cuda") else fit.cpu_machine()
 
 
 # --- loading -----------------------------------------------------------------------------
@@ -381,32 +368,37 @@ def load_model(path: Path, precision: str | None = None, device: str | None = No
     """Validate, then load the model and its processor; raise a HeronError on any known failure."""
     start = time.perf_counter()
     path = Path(path).expanduser()
-    device = choose_device(device)
-    precision = check_precision(precision) if precision else default_precision(device)
-    validate_model_folder(path)
-    check_bitsandbytes(precision)
-    if device.startswith("cuda"):
-        _check_cuda_fits(path, precision, device)
-    processor = _load_processor(path)
-    model = _load_weights(path, precision, device)
+    precision = check_precision(precision) if precision else None
+    config = validate_model_folder(path)
+    architecture = architecture_for(config)
+    processor = _load_processor(path, architecture)
+    max_audio_s = audio_limit_s(processor)
+    placed = place(path, config, max_audio_s, precision, device)
+    check_bitsandbytes(placed.precision)
+    model = _load_weights(path, architecture, placed.precision, placed.device)
     model.eval()
     return LoadedModel(
         model=model,
         processor=processor,
         path=path,
-        precision=precision,
-        device=device,
-        dtype=compute_dtype(precision, device),
+        precision=placed.precision,
+        device=placed.device,
+        dtype=compute_dtype(placed.precision, placed.device),
         load_seconds=time.perf_counter() - start,
         param_bytes=int(model.get_memory_footprint()),
+        max_audio_s=max_audio_s,
     )
 
 
-def _load_processor(path: Path):
-    from transformers import AutoProcessor
-
+def _load_processor(path: Path, architecture: Architecture):
+    if architecture.config is not None:  # its tokenizer warns that the folder's type is not MusicFlamingo's
+        _drop_log_line(
+            "transformers.configuration_utils", "You are using a model of type `audioflamingonext`"
+        )
     try:
-        return AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+        return architecture.processor_class.from_pretrained(
+            path, local_files_only=True, trust_remote_code=False
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(
             f"The processor/tokenizer files in {path} could not be loaded ({_first_line(exc)}): "
@@ -414,12 +406,12 @@ def _load_processor(path: Path):
         ) from exc
 
 
-def _load_weights(path: Path, precision: str, device: str):
+def _load_weights(path: Path, architecture: Architecture, precision: str, device: str):
     import torch
     from safetensors import SafetensorError
-    from transformers import AutoModelForSeq2SeqLM
 
     kwargs: dict[str, Any] = {
+        "config": architecture.config,
         "dtype": compute_dtype(precision, device),
         "use_safetensors": True,
         "local_files_only": True,
@@ -430,7 +422,7 @@ def _load_weights(path: Path, precision: str, device: str):
     if device.startswith("cuda"):
         kwargs["device_map"] = {"": _cuda_index_device(device)}
     try:
-        return AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)
+        return architecture.model_class.from_pretrained(path, **kwargs)
     except torch.cuda.OutOfMemoryError as exc:
         raise _oom(precision, device) from exc
     except MemoryError as exc:

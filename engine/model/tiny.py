@@ -5,7 +5,8 @@ AF-Whisper encoder, rotary time embedding, projector, Qwen2 language model), the
 chat template and system prompt, real feature extraction (128 mel bins, 30 s windows,
 750 audio tokens per window), but 2 layers of width 64 and a 400-token byte-level BPE
 trained here on generated text. Nothing is downloaded. Its text is random: never
-assert meaning.
+assert meaning. ``build_tiny_model`` also writes the variants a published checkpoint may
+come in: the ``audioflamingonext`` model type, another ``max_audio_len``, another RoTE theta.
 
     python -m engine.model.tiny DIR
 """
@@ -13,6 +14,7 @@ assert meaning.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -148,8 +150,11 @@ def build_tokenizer():
     return tokenizer
 
 
-def build_config(tokenizer):
-    """A MusicFlamingoConfig shaped like AF-Next, scaled down to 2 layers of width 64."""
+def build_config(tokenizer, rope_theta: float | None = None):
+    """A MusicFlamingoConfig shaped like AF-Next, scaled down to 2 layers of width 64.
+
+    ``rope_theta``: the rotary time embedding's theta (None: MusicFlamingo's default, 1200).
+    """
     from transformers import AudioFlamingo3EncoderConfig, MusicFlamingoConfig, Qwen2Config
 
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in (PAD_TOKEN, EOS_TOKEN, *SPECIAL_TOKENS[3:])}
@@ -174,16 +179,18 @@ def build_config(tokenizer):
         hidden_size=64,
         max_source_positions=1500,  # 30 s windows of 3000 mel frames, as the real encoder
     )
+    rote = {"rope_parameters": {"rope_type": "default", "rope_theta": rope_theta}} if rope_theta else {}
     return MusicFlamingoConfig(
         audio_config=audio_config,
         text_config=text_config,
         audio_token_id=ids[AUDIO_TOKEN],
         audio_bos_token_id=ids[AUDIO_BOS_TOKEN],
         audio_eos_token_id=ids[AUDIO_EOS_TOKEN],
+        **rote,
     )
 
 
-def build_processor(tokenizer):
+def build_processor(tokenizer, max_audio_len: int = MAX_AUDIO_SECONDS):
     from transformers import MusicFlamingoProcessor, WhisperFeatureExtractor
 
     feature_extractor = WhisperFeatureExtractor(feature_size=128, return_attention_mask=True)
@@ -191,7 +198,7 @@ def build_processor(tokenizer):
         feature_extractor=feature_extractor,
         tokenizer=tokenizer,
         chat_template=PROCESSOR_CHAT_TEMPLATE,
-        max_audio_len=MAX_AUDIO_SECONDS,
+        max_audio_len=max_audio_len,
     )
 
 
@@ -219,15 +226,25 @@ def _readable(text: str) -> bool:
     return text == "\n" or (text != "" and text.isascii() and text.isprintable())
 
 
-def build_tiny_model(dir: Path, seed: int = 0) -> Path:
-    """Write the tiny model, its processor and generation config into ``dir``; return ``dir``."""
+def build_tiny_model(
+    dir: Path,
+    seed: int = 0,
+    model_type: str = "musicflamingo",
+    max_audio_len: int = MAX_AUDIO_SECONDS,
+    rope_theta: float | None = None,
+) -> Path:
+    """Write the tiny model, its processor and generation config into ``dir``; return ``dir``.
+
+    ``model_type`` "audioflamingonext" writes the folder as transformers' AudioFlamingoNext
+    classes would: the same files under that type's names.
+    """
     import torch
     from transformers import GenerationConfig, MusicFlamingoForConditionalGeneration
 
     dir = Path(dir)
     dir.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer()
-    config = build_config(tokenizer)
+    config = build_config(tokenizer, rope_theta)
     torch.manual_seed(seed)
     model = MusicFlamingoForConditionalGeneration(config).eval()
     _prefer_readable_tokens(model, tokenizer)
@@ -238,8 +255,22 @@ def build_tiny_model(dir: Path, seed: int = 0) -> Path:
         do_sample=False,
     )
     model.save_pretrained(dir, safe_serialization=True)
-    build_processor(tokenizer).save_pretrained(dir)
+    build_processor(tokenizer, max_audio_len).save_pretrained(dir)
+    if model_type == "audioflamingonext":
+        _retype_as_audioflamingonext(dir)
     return dir
+
+
+def _retype_as_audioflamingonext(dir: Path) -> None:
+    """AudioFlamingoNext is MusicFlamingo under another name: rename the type and the classes."""
+    _update_json(dir / "config.json", model_type="audioflamingonext",
+                 architectures=["AudioFlamingoNextForConditionalGeneration"])  # fmt: skip
+    _update_json(dir / "processor_config.json", processor_class="AudioFlamingoNextProcessor")
+
+
+def _update_json(path: Path, **values) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**data, **values}, indent=2), encoding="utf-8")
 
 
 def ensure_tiny_model(dir: Path, seed: int = 0) -> Path:

@@ -67,7 +67,7 @@ def _cuda() -> Check:
         return Check(
             "CUDA GPU",
             WARN,
-            "none found: Heron runs on the CPU (fp32), which is slow for the full 7B model",
+            "none found: Heron runs on the CPU, which is slow for the full 7B model",
             "For speed, use a machine with an NVIDIA GPU (8 GB or more for nf4) and its driver.",
         )
     free, total = torch.cuda.mem_get_info()

@@ -41,23 +41,26 @@ class ModelHost:
         """Make the chosen model and adapter the ones that answer, loading the base model only
         when it changes; yields progress. Returns the model key, (folder, device, precision,
         adapter identity or None): what a prefilled context was computed under."""
-        from engine.model.loading import choose_device, default_precision, load_model
+        from engine.model.loading import choose_device, load_model
         from engine.model.registry import resolve_model
 
         resolved = resolve_model(choice.model, Path(choice.models_dir))
         adapter = adapter_identity(Path(choice.adapter)) if choice.adapter else None  # before any loading
-        device = choose_device(choice.device)
-        base_key = (str(resolved.path), device, choice.precision or default_precision(device))
-        if base_key != self._loaded_key:
+        device = choose_device(choice.device)  # a bad device fails before the loaded model goes
+        # An unset device or precision takes the loaded model's; else load_model picks it by free
+        # memory, once the old model is gone (its memory counts as free).
+        wanted = (str(resolved.path), device if choice.device else None, choice.precision or None)
+        held = self._loaded_key or (None, None, None)
+        if any(w not in (None, h) for w, h in zip(wanted, held, strict=True)):
             self.unload()
             yield Progress(Stage.LOAD_MODEL, 0.0, 1.0)
-            self.loaded = load_model(resolved.path, precision=base_key[2], device=device)
+            self.loaded = load_model(resolved.path, precision=choice.precision, device=choice.device)
             self.spec = resolved.spec
-            self._loaded_key = base_key
-            self.contexts.max_bytes = _context_budget(device)
+            self._loaded_key = (str(resolved.path), self.loaded.device, self.loaded.precision)
+            self.contexts.max_bytes = _context_budget(self.loaded.device)
             yield Progress(Stage.LOAD_MODEL, 1.0, 1.0)
         self._use_adapter(adapter)
-        return (*base_key, adapter)
+        return (*self._loaded_key, adapter)
 
     def _use_adapter(self, identity: tuple | None) -> None:
         if identity is None and self.adapters is None:
