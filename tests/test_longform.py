@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,14 @@ from engine.timefmt import clock
 from tests import media
 
 RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def tiny_30s(tmp_path_factory) -> Path:
+    """A tiny model whose processor keeps 30 s: the windows are as long as that."""
+    from engine.model.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-30s"), max_audio_len=30)
 
 
 def speech_every(period: float, talk: float):
@@ -87,13 +97,12 @@ def test_steps_of_a_rewritten_window_answer_carry_absolute_times():
     assert steps[1].text == "The bell rings at [1:01:59]."
 
 
-def test_a_long_recording_is_answered_window_by_window(tiny_model, tmp_path, monkeypatch):
-    monkeypatch.setattr(planner, "MAX_WINDOW_S", 30.0)
+def test_a_long_recording_is_answered_window_by_window(tiny_30s, tmp_path):
     sentence = media.speech("One sentence about the weather, and then a pause.")
     samples = np.concatenate([sentence, np.zeros(RATE, np.float32)] * 20)
     path = media.write_wav(tmp_path / "long.wav", samples, RATE)
     request = AskRequest(
-        (TurnSpec("What is said?", str(path)),), ModelChoice(str(tiny_model), "/x", "fp32", "cpu"), 8
+        (TurnSpec("What is said?", str(path)),), ModelChoice(str(tiny_30s), "/x", "fp32", "cpu"), 8
     )
     events = list(handle(ModelHost(), Ask(1, request), lambda: False))
     done = events[-1]
@@ -105,15 +114,16 @@ def test_a_long_recording_is_answered_window_by_window(tiny_model, tmp_path, mon
     parts = "".join(e.text for e in events if isinstance(e, ThinkDelta))
     assert [f"Part {i + 1} of {count} (" in parts for i in range(count)] == [True] * count
     assert all(isinstance(e, Step) or e.type != "step" for e in events)
+    headers = [e for e in events if isinstance(e, Step) and e.text.startswith("Part ")]
+    assert len(headers) == count and all(h.end_s - h.start_s <= 30 for h in headers), (
+        "the processor keeps 30 s"
+    )
 
 
-def test_cancel_during_the_windows(tiny_model, tmp_path, monkeypatch):
-    monkeypatch.setattr(planner, "MAX_WINDOW_S", 30.0)
+def test_cancel_during_the_windows(tiny_30s, tmp_path):
     samples = np.concatenate([media.speech("Talking for a while."), np.zeros(RATE, np.float32)] * 30)
     path = media.write_wav(tmp_path / "long.wav", samples, RATE)
-    request = AskRequest(
-        (TurnSpec("What?", str(path)),), ModelChoice(str(tiny_model), "/x", "fp32", "cpu"), 8
-    )
+    request = AskRequest((TurnSpec("What?", str(path)),), ModelChoice(str(tiny_30s), "/x", "fp32", "cpu"), 8)
     seen = []
 
     def cancel_after_first_part() -> bool:

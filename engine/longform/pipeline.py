@@ -46,7 +46,7 @@ def answer_in_windows(
     earlier: list[tuple[str, str]] = (),
 ) -> Generator[Event, None, Outcome]:
     """Windows, then the combining pass; ``earlier`` holds the conversation's (question, answer) turns."""
-    windows = yield from with_progress(Stage.PLAN_WINDOWS, _plan, samples)
+    windows = yield from with_progress(Stage.PLAN_WINDOWS, _plan, samples, loaded.max_audio_s)
     parts: list[str] = []
     for window in windows:
         yield Progress(Stage.WINDOWS, float(window.index), float(len(windows)))
@@ -64,8 +64,8 @@ def answer_in_windows(
     )
 
 
-def _plan(samples: np.ndarray, progress) -> list[Window]:
-    return plan_windows(samples)
+def _plan(samples: np.ndarray, max_window_s: float, progress) -> list[Window]:
+    return plan_windows(samples, max_window_s)
 
 
 def _ask_window(loaded, samples, window: Window, count: int, question, options, should_cancel):

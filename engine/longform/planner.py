@@ -1,9 +1,10 @@
 """Split a long recording into windows the model can take, cutting where nobody speaks.
 
-AF-Next hears at most 30 minutes at once. Each cut is placed in the longest pause that
-silero-vad finds in the last minute before a window would overflow (the latest, on a tie),
-so no word is cut in two; the next window starts a little before the cut, so what was said
-right at the boundary is heard in both.
+The model hears at most what its processor keeps (``LoadedModel.max_audio_s``: 20 or 30
+minutes for AF-Next). Each cut is placed in the longest pause that silero-vad finds in the
+last minute before a window would overflow (the latest, on a tie), so no word is cut in two;
+the next window starts a little before the cut, so what was said right at the boundary is
+heard in both.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import numpy as np
 
 from engine.audio import SAMPLE_RATE
 
-MAX_WINDOW_S = 1800.0  # 60 windows of 30 s: the model's limit
 SEARCH_S = 60.0  # how far before the limit to look for a pause
 OVERLAP_S = 2.0
 MIN_PAUSE_S = 0.3  # shorter gaps may be inside a word
@@ -34,18 +34,17 @@ class Window:
 
 def plan_windows(
     samples: np.ndarray,
+    max_window_s: float,
     rate: int = SAMPLE_RATE,
-    max_window_s: float | None = None,
     search_s: float | None = None,
     overlap_s: float = OVERLAP_S,
     speech=None,
 ) -> list[Window]:
-    """Windows covering the whole recording, each at most ``max_window_s`` (default: the model's limit).
+    """Windows covering the whole recording, each at most ``max_window_s`` (the model's limit).
 
     ``speech(samples, rate) -> [(start_s, end_s), …]`` finds speech; silero-vad by default.
     """
     duration = len(samples) / rate
-    max_window_s = max_window_s or MAX_WINDOW_S
     search_s = min(search_s or SEARCH_S, max_window_s / 2)
     speech = speech or speech_segments
     windows: list[Window] = []

@@ -27,7 +27,6 @@ from engine.inference.contexts import CachedContext, TurnKey
 from engine.inference.conversation import Conversation, Turn
 from engine.inference.generation import GenerationOptions, Outcome, stream_answer
 from engine.inference.prompt import Prompt, followup_prompt, full_prompt
-from engine.longform import planner
 from engine.longform.pipeline import answer_in_windows
 from engine.reasoning import StepEvents
 from engine.requests import AskRequest
@@ -58,7 +57,7 @@ def answer(host: ModelHost, request: AskRequest, should_cancel: Callable[[], boo
     options.validate()
     _validate_turns(request)
     question = yield from _settle(host, request, should_cancel)
-    recording = yield from _long_recording(host.audio, question)
+    recording = yield from _long_recording(host.audio, question, host.loaded.max_audio_s)
     if recording is not None:
         earlier_qa = [(t.spec.question, t.spec.answer or "") for t in question.earlier]
         windowed = answer_in_windows(host.loaded, recording, question.text, options, should_cancel,
@@ -87,12 +86,14 @@ def _settle(host: ModelHost, request: AskRequest, should_cancel) -> Generator[Ev
     return Question(model_key, earlier, last, text, samples, asked_at)
 
 
-def _long_recording(audio: AudioCache, question: Question) -> Generator[Event, None, np.ndarray | None]:
-    """The conversation's recording when it is longer than the model hears at once."""
-    if question.samples is not None and len(question.samples) > planner.MAX_WINDOW_S * SAMPLE_RATE:
+def _long_recording(
+    audio: AudioCache, question: Question, max_s: float
+) -> Generator[Event, None, np.ndarray | None]:
+    """The conversation's recording when it is longer than the model hears at once (``max_s``)."""
+    if question.samples is not None and len(question.samples) > max_s * SAMPLE_RATE:
         return question.samples
     for turn in reversed(question.earlier):
-        if turn.spec.audio_path and audio.seconds(turn) > planner.MAX_WINDOW_S:
+        if turn.spec.audio_path and audio.seconds(turn) > max_s:
             return (yield from audio.samples(turn, lambda: False))
     return None
 
