@@ -1,27 +1,42 @@
 """The ``heron`` command: a thin layer over the engine's library API.
 
 Every user-facing failure prints one line on stderr and exits with status 2; ``--verbose``
-adds the traceback.
+(before or after the command) adds the traceback.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
+import os
 import sys
 import traceback
 
 from app.cli_config import ConfigurableParser, apply_config, config_path
+from app.commands import EXIT_INTERRUPTED, EXIT_USER_ERROR
 from engine import __version__
 from engine.errors import HeronError
 
-EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a command killed by SIGPIPE, as `cat` is
 
 
 class _Parser(ConfigurableParser):
     """argparse, but its errors are one line like every other failure."""
 
     commands: dict[str, ConfigurableParser]  # by name; set on heron's own parser by build_parser
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # On every parser, so that it may follow the command too; SUPPRESS: a subcommand that
+        # does not see it leaves the value the main parser found.
+        self.add_argument(
+            "--verbose",
+            "-v",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            configurable=False,
+            help="show details and tracebacks",
+        )
 
     def error(self, message: str):
         self.exit(EXIT_USER_ERROR, f"heron: {message} (see `{self.prog} --help`)\n")
@@ -48,7 +63,7 @@ def build_parser() -> _Parser:
         epilog=f"Defaults for any command's options can be set in {config_path()} (see the README).",
     )
     parser.add_argument("--version", action="version", version=f"heron {__version__}")
-    parser.add_argument("--verbose", "-v", action="store_true", help="show details and tracebacks")
+    parser.set_defaults(verbose=False)
     commands = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser))
     for module in (ask, chat, open_app, history, models, train, serve, doctor):
         module.register(commands)
@@ -69,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
             from app.gui import run_gui
 
             return run_gui()
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # here, where a reader that has gone can still be handled
+        return status
+    except BrokenPipeError:
+        return _reader_gone()
     except HeronError as exc:
         return _fail(exc.message, args.verbose)
     except KeyboardInterrupt:
@@ -83,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
 def _commands(parser: _Parser) -> dict[str, ConfigurableParser]:
     """The commands a config.toml may set defaults for (``train`` reads a settings file of its own)."""
     return {name: command for name, command in parser.commands.items() if name != "train"}
+
+
+def _reader_gone() -> int:
+    """Standard output's reader has gone (``heron history list | head -1``): stop quietly."""
+    # Python flushes stdout again at exit and would complain about the same pipe.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
 
 
 def _fail(message: str, verbose: bool) -> int:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app import paths
+from app.commands import EXIT_INTERRUPTED
 from app.commands.options import add_model_options, add_server_option, token_count
 from engine.errors import HeronError
 from engine.events import Done, Error, Event, Finish, Progress, TextDelta, ThinkDelta, stage_label
@@ -133,23 +137,39 @@ def run(args: argparse.Namespace) -> int:
 
 def _stream(engine: Engine, request: AskRequest, printer, turn: ActiveTurn, session) -> int:
     status = 0
-    events = engine.ask(request)
-    while True:
-        try:
-            event = next(events)
-        except StopIteration:
-            return status
-        except KeyboardInterrupt:
-            engine.cancel()  # the stream ends shortly with Done.cancelled()
-            status = 130
-            continue
-        turn.on_event(event)
-        if isinstance(event, Done):
-            event = Done({**event.stats, "conversation_id": session.conversation_id, "turn_id": turn.turn_id})
-        printer.show(event)
-        if isinstance(event, Error):
-            print(f"heron: {event.message}", file=sys.stderr)
-            status = 2
+    with cancelled_by_signals(engine.cancel) as stopped:
+        for event in engine.ask(request):  # a stop ends it with Done.cancelled(), saved like any end
+            turn.on_event(event)
+            if isinstance(event, Done):
+                event = Done(
+                    {**event.stats, "conversation_id": session.conversation_id, "turn_id": turn.turn_id}
+                )
+            printer.show(event)
+            if isinstance(event, Error):
+                print(f"heron: {event.message}", file=sys.stderr)
+                status = 2
+    return EXIT_INTERRUPTED if stopped else status
+
+
+@contextmanager
+def cancelled_by_signals(cancel: Callable[[], None]) -> Iterator[list[int]]:
+    """Ctrl+C, SIGTERM and SIGHUP stop the answer rather than the process, so that what was said
+    is kept and the turn ends "stopped"; a second signal interrupts at once. Yields the signals seen."""
+    seen: list[int] = []
+
+    def stop(signum, frame) -> None:
+        if seen:
+            raise KeyboardInterrupt
+        seen.append(signum)
+        cancel()
+
+    stops = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    previous = {signum: signal.signal(signum, stop) for signum in stops}
+    try:
+        yield seen
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class JsonPrinter:

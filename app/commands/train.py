@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.commands import EXIT_INTERRUPTED
 from engine.errors import HeronError
 from engine.events import Finish, stage_label
 
 EXIT_INVALID = 2
-EXIT_INTERRUPTED = 130
 
 
 def register(commands) -> None:

@@ -54,7 +54,7 @@ class TurnRecorder:
         if isinstance(event, Done):
             self._finish(event.stats)
         elif isinstance(event, Error):
-            self.store.fail_turn(self.turn_id, event.message)
+            self.store.fail_turn(self.turn_id, event.message, self.answer_text, "".join(self.reasoning))
         elif time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S:
             self.store.save_partial(self.turn_id, self.answer_text, "".join(self.reasoning))
             self._saved_at = time.monotonic()

@@ -208,11 +208,15 @@ class ConversationSession:
     def _begin_in_history(self, label: str, recording: str | None, duration_s: float | None) -> TurnRecorder:
         if self.store is None:
             return TurnRecorder(None, None)
-        with self._lock:
-            if self.conversation_id is None:
-                self.conversation_id = self.store.create_conversation(conversation_title(label), self.model)
-            conversation_id = self.conversation_id
         recording_id = self.store.add_recording(recording, duration_s) if recording else None
+        with self._lock:
+            if self.conversation_id is None:  # the conversation is created with its first turn, at once
+                title = conversation_title(label)
+                self.conversation_id, turn_id = self.store.begin_conversation(
+                    title, self.model, label, recording_id
+                )
+                return TurnRecorder(self.store, turn_id)
+            conversation_id = self.conversation_id
         return TurnRecorder(self.store, self.store.begin_turn(conversation_id, label, recording_id))
 
     def _keep_audio(self, turn_id: int | None, samples: np.ndarray) -> None:

@@ -38,9 +38,16 @@ from engine.history.records import (
     turn_from_row,
     when,
 )
-from engine.history.schema import HistoryError, HistoryNotFoundError, open_database, translating
+from engine.history.schema import (
+    HistoryError,
+    HistoryNotFoundError,
+    corrupt_error,
+    open_database,
+    translating,
+)
 
 HASH_BLOCK = 1 << 20
+QUICK_CHECK_MAX_BYTES = 256 * 2**20  # a bigger history opens without the page check
 
 
 # ---- small helpers --------------------------------------------------------------------------------
@@ -97,6 +104,7 @@ class HistoryStore:
         self._conn: sqlite3.Connection | None = open_database(self.path, busy_timeout_s)
         self._conn.create_function("heron_fold", 1, _fold, deterministic=True)
         try:
+            self._check_integrity()  # before this process's first write: a damaged file is never written
             # Turns a dead process left unfinished, now marked interrupted (the app may say so).
             self.recovered_turns: tuple[int, ...] = self._recover()
         except BaseException:
@@ -155,6 +163,15 @@ class HistoryStore:
             finally:
                 if not durable:
                     conn.execute("PRAGMA synchronous = FULL")
+
+    def _check_integrity(self) -> None:
+        """SQLite's quick check of every page (about 0.1 s for 50 MB), skipped for a huge file."""
+        if self.path.stat().st_size > QUICK_CHECK_MAX_BYTES:
+            return
+        with self._read() as conn:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)").fetchall()]
+        if problems != ["ok"]:
+            raise corrupt_error(self.path, "; ".join(problems)[:200])
 
     def _recover(self) -> tuple[int, ...]:
         with self._read() as conn:
@@ -305,38 +322,56 @@ class HistoryStore:
 
     # -- turns --
 
+    def begin_conversation(
+        self, title: str, model: str | None, question: str, recording_id: int | None = None
+    ) -> tuple[int, int]:
+        """A new conversation and its first question, in one transaction: (conversation, turn)."""
+        with self._write() as conn:
+            now = time.time()
+            cursor = conn.execute(
+                "INSERT INTO conversations (title, model, created, updated) VALUES (?, ?, ?, ?)",
+                (title, model, now, now),
+            )
+            conversation_id = int(cursor.lastrowid or 0)
+            return conversation_id, self._insert_turn(conn, conversation_id, question, recording_id)
+
     def begin_turn(self, conversation_id: int, question: str, recording_id: int | None = None) -> int:
         """Commit the question (state ``asked``) before the model starts on it."""
-        now = time.time()
         with self._write() as conn:
             if (
                 conn.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
                 is None
             ):
                 raise self._missing("conversation", conversation_id)
-            if recording_id is not None and (
-                conn.execute("SELECT 1 FROM recordings WHERE id = ?", (recording_id,)).fetchone() is None
-            ):
-                raise self._missing("recording", recording_id)
-            cursor = conn.execute(
-                """INSERT INTO turns (conversation_id, position, recording_id, question, state,
+            return self._insert_turn(conn, conversation_id, question, recording_id)
+
+    def _insert_turn(
+        self, conn: sqlite3.Connection, conversation_id: int, question: str, recording_id: int | None
+    ) -> int:
+        if recording_id is not None and (
+            conn.execute("SELECT 1 FROM recordings WHERE id = ?", (recording_id,)).fetchone() is None
+        ):
+            raise self._missing("recording", recording_id)
+        now = time.time()
+        cursor = conn.execute(
+            """INSERT INTO turns (conversation_id, position, recording_id, question, state,
                                       created, updated, owner_host, owner_pid, owner_token)
                    VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM turns WHERE conversation_id = ?),
                            ?, ?, 'asked', ?, ?, ?, ?, ?)""",
-                (
-                    conversation_id,
-                    conversation_id,
-                    recording_id,
-                    question,
-                    now,
-                    now,
-                    HOST,
-                    os.getpid(),
-                    TOKEN,
-                ),
-            )
-            self._touch(conn, conversation_id, now)
-            return int(cursor.lastrowid or 0)
+            (
+                conversation_id,
+                conversation_id,
+                recording_id,
+                question,
+                now,
+                now,
+                HOST,
+                os.getpid(),
+                TOKEN,
+            ),
+        )
+        self._touch(conn, conversation_id, now)
+        return int(cursor.lastrowid or 0)
 
     def save_partial(self, turn_id: int, answer: str, reasoning: str) -> None:
         """Checkpoint the text streamed so far. Cheap (no fsync); ignored once the turn has ended."""
@@ -367,9 +402,16 @@ class HistoryStore:
             (answer, reasoning, steps_json, _dumps(stats), int(interrupted), state.value),
         )
 
-    def fail_turn(self, turn_id: int, message: str) -> None:
-        """The answer failed: keep whatever partial text was saved, with the error's message."""
-        self._end_turn(turn_id, "state = 'failed', error = ?", (message,))
+    def fail_turn(
+        self, turn_id: int, message: str, answer: str | None = None, reasoning: str | None = None
+    ) -> None:
+        """The answer failed: keep its partial text (what the caller received, when given; else
+        the last checkpoint) with the error's message."""
+        self._end_turn(
+            turn_id,
+            "state = 'failed', error = ?, answer = COALESCE(?, answer), reasoning = COALESCE(?, reasoning)",
+            (message, answer, reasoning),
+        )
 
     def _end_turn(self, turn_id: int, assignments: str, values: tuple[Any, ...]) -> None:
         now = time.time()
