@@ -16,6 +16,7 @@ import av
 import numpy as np
 
 from engine.audio.checks import audio_error
+from engine.audio.length import too_short
 from engine.audio.mixdown import Block, batched, mono_blocks
 from engine.audio.output import OutputBuffer
 from engine.audio.pcm import pcm_wav_blocks
@@ -57,6 +58,8 @@ def decode_audio(
         run = _decode_into(opened, out, progress, should_cancel)
     _check_complete(path, opened.info, run)
     samples = out.finish(limit=_padding_limit(opened.info, run))
+    if (reason := too_short(len(samples) / SAMPLE_RATE)) is not None:
+        raise audio_error(path, reason, verb="decode")
     if progress is not None:
         progress(run.seconds, run.seconds)
     return samples

@@ -15,6 +15,7 @@ from pathlib import Path
 import av
 
 from engine.audio.checks import FileBytes, audio_error, os_error, read_ends
+from engine.audio.length import too_short
 from engine.audio.sniff import identify, looks_like_text, not_audio
 from engine.audio.structure import check_mp4_complete, check_ogg_complete, mp3_states_length
 from engine.audio.wav import WavHeader, check_wav_complete, read_wav_header
@@ -63,6 +64,8 @@ def open_audio(path: str | Path) -> Iterator[OpenedAudio]:
     try:
         stream = _audio_stream(path, container, wav)
         info = _info(path, kind, container, stream, wav, states_length)
+        if info.duration_exact and info.duration_s and (reason := too_short(info.duration_s)):
+            raise audio_error(path, reason)  # (no samples at all: decoding says so)
         yield OpenedAudio(info, container, stream, wav)
     finally:
         container.close()

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from engine.audio import SAMPLE_RATE
+from engine.audio import SAMPLE_RATE, check_samples
+from engine.audio.length import MIN_SAMPLES
 from engine.inference.conversation import Conversation
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def encode(loaded: LoadedModel, text: str, audios: list[np.ndarray]) -> dict[str
     ids = [_tokens(processor, pieces[0])]
     features, masks = [], []
     for audio, piece in zip(audios, pieces[1:], strict=True):
-        clip = processor(text=[processor.audio_token], audio=[audio])
+        clip = processor(text=[processor.audio_token], audio=[_hearable(processor, audio)])
         ids += [clip["input_ids"], _tokens(processor, piece)]
         features.append(clip["input_features"])
         masks.append(clip["input_features_mask"])
@@ -81,6 +82,15 @@ def encode(loaded: LoadedModel, text: str, audios: list[np.ndarray]) -> dict[str
         inputs["input_features"] = torch.cat(features)
         inputs["input_features_mask"] = torch.cat(masks)
     return inputs
+
+
+def _hearable(processor, audio: np.ndarray) -> np.ndarray:
+    """``audio``, refused when too short to make an audio token, less a last window too short to
+    make one: the processor cuts 30 s windows, and one of 20 ms or less breaks the model."""
+    check_samples(audio)
+    window = round(SAMPLE_RATE * processor.feature_extractor.chunk_length)
+    stub = len(audio) % window
+    return audio[: len(audio) - stub] if len(audio) > window and 0 < stub < MIN_SAMPLES else audio
 
 
 def _tokens(processor, text: str) -> torch.Tensor:
