@@ -8,7 +8,7 @@ text cites (for making each one clickable), and ``shift_steps`` makes window tim
 from engine.reasoning.anchors import Anchor, find_anchors, has_anchor
 from engine.reasoning.steps import is_past_end, shift_steps
 from engine.reasoning.stream import StepStream, parse_steps
-from engine.reasoning.tracker import StepEvents, parse_answer_anchors, steps_from_output
+from engine.reasoning.tracker import StepEvents, parse_answer_anchors, steps_from_output, with_steps
 
 __all__ = [
     "Anchor",
@@ -21,4 +21,5 @@ __all__ = [
     "parse_steps",
     "shift_steps",
     "steps_from_output",
+    "with_steps",
 ]

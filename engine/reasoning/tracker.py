@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.events import Event, Step, TextDelta, ThinkDelta
+from engine.events import Done, Event, Step, TextDelta, ThinkDelta
 from engine.reasoning.steps import shift_steps
 from engine.reasoning.stream import StepStream, parse_steps
 from engine.reasoning.thinking import ThinkSplitter
+from engine.streams import relay
 
 
 class StepEvents:
@@ -97,3 +98,9 @@ def steps_from_output(
     for event in [*splitter.feed(text), *splitter.flush()]:
         steps += tracker.on_event(event)
     return steps + tracker.finish()
+
+
+def with_steps(stream, audio_s: float):
+    """Pass an answer's events on, adding a ``Step`` event as each reasoning step completes."""
+    steps = StepEvents(audio_s or None)
+    return relay(stream, lambda e: [*steps.finish(), e] if isinstance(e, Done) else [e, *steps.on_event(e)])

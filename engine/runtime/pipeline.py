@@ -22,17 +22,16 @@ import numpy as np
 
 from engine.audio import SAMPLE_RATE
 from engine.errors import RequestError
-from engine.events import Done, Event, Finish
+from engine.events import Event, Finish
 from engine.inference.contexts import CachedContext, TurnKey
 from engine.inference.conversation import Conversation, Turn
 from engine.inference.generation import GenerationOptions, Outcome, stream_answer
 from engine.inference.prompt import Prompt, followup_prompt, full_prompt
-from engine.longform.pipeline import answer_in_windows
-from engine.reasoning import StepEvents
+from engine.longform.pipeline import AskOne, answer_in_windows
+from engine.reasoning import with_steps
 from engine.requests import AskRequest
 from engine.runtime.audio_cache import AudioCache, TurnAudio
 from engine.runtime.host import ModelHost
-from engine.streams import relay
 
 THINK_INSTRUCTION = (
     "\n\nFirst reason step by step inside <think> and </think>, citing each moment of the audio you "
@@ -60,8 +59,8 @@ def answer(host: ModelHost, request: AskRequest, should_cancel: Callable[[], boo
     recording = yield from _long_recording(host.audio, question, host.loaded.max_audio_s)
     if recording is not None:
         earlier_qa = [(t.spec.question, t.spec.answer or "") for t in question.earlier]
-        windowed = answer_in_windows(host.loaded, recording, question.text, options, should_cancel,
-                                     question.asked_at, earlier_qa)  # fmt: skip
+        windowed = answer_in_windows(_asker(host, options, should_cancel), recording, host.loaded.max_audio_s,
+                                     question.text, should_cancel, question.asked_at, earlier_qa)  # fmt: skip
         yield from with_steps(windowed, len(recording) / SAMPLE_RATE)
         return
     prompt = yield from _prompt(host, question, should_cancel)
@@ -71,10 +70,17 @@ def answer(host: ModelHost, request: AskRequest, should_cancel: Callable[[], boo
     _remember(host, question, prompt, outcome)
 
 
-def with_steps(stream, audio_s: float):
-    """Pass a generation's events on, adding a ``Step`` event as each reasoning step completes."""
-    steps = StepEvents(audio_s or None)
-    return relay(stream, lambda e: [*steps.finish(), e] if isinstance(e, Done) else [e, *steps.on_event(e)])
+def _asker(host: ModelHost, options: GenerationOptions, should_cancel) -> AskOne:
+    """One question on a clip, answered by the loaded model: what a long recording's windows ask."""
+
+    def ask_one(text: str, clip: np.ndarray | None, asked_at: float | None):
+        conversation = Conversation()
+        conversation.ask(text, clip)
+        return stream_answer(
+            host.loaded, full_prompt(host.loaded, conversation), options, should_cancel, asked_at
+        )
+
+    return ask_one
 
 
 def _settle(host: ModelHost, request: AskRequest, should_cancel) -> Generator[Event, None, Question]:

@@ -1,0 +1,1 @@
+"""What runs on a loaded model: conversations as prompts, streaming generation, prefilled contexts."""
