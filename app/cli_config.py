@@ -10,7 +10,8 @@
     voice = "kokoro"
     silence_ms = 800
 
-Keys are option names (``max-new-tokens`` or ``max_new_tokens``); flags on the command line win.
+Keys are option names (``max-new-tokens`` or ``max_new_tokens``, not both in one section); flags
+on the command line win.
 ``heron train`` is left out: it has a settings file of its own (``heron train CONFIG.toml``).
 Values are checked like the flags themselves, so a typo is an error naming the file and the key,
 never a silently ignored setting.
@@ -24,9 +25,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from engine.errors import HeronError
+from engine.files import MISSING, FileRefusedError, read_limited
 
 FILE_NAME = "config.toml"
 DEFAULTS_SECTION = "defaults"
+MAX_BYTES = 2**20  # a config is a few hundred bytes; anything far bigger is not one
 
 
 class ConfigError(HeronError):
@@ -49,10 +52,12 @@ class ConfigurableParser(argparse.ArgumentParser):
         self.config_options: list[Option] = []  # before argparse's __init__, which adds --help
         super().__init__(*args, **kwargs)
 
-    def add_argument(self, *args, **kwargs) -> argparse.Action:
+    def add_argument(self, *args, configurable: bool = True, **kwargs) -> argparse.Action:
+        """``configurable=False``: an option config.toml may not set."""
         action = super().add_argument(*args, **kwargs)
         kind = kwargs.get("action")
-        if action.option_strings and kind not in ("help", "version"):  # one-off actions take no default
+        # One-off actions (help, version) take no default.
+        if configurable and action.option_strings and kind not in ("help", "version"):
             self.config_options.append(Option(action, kind in ("store_true", "store_false")))
         return action
 
@@ -66,6 +71,8 @@ def config_path() -> Path:
 def apply_config(commands: dict[str, ConfigurableParser], path: Path) -> None:
     """Make the settings in ``path`` (if it exists) the defaults of the ``commands``' options."""
     sections = _read(path)
+    for name, section in sections.items():
+        _refuse_spellings(section, path, f"[{name}]")
     for key, value in sections.pop(DEFAULTS_SECTION, {}).items():
         takers = [parser for parser in commands.values() if _option(parser, key)]
         if not takers:
@@ -80,12 +87,15 @@ def apply_config(commands: dict[str, ConfigurableParser], path: Path) -> None:
 
 def _read(path: Path) -> dict[str, dict[str, Any]]:
     try:
-        with path.open("rb") as file:
-            data = tomllib.load(file)
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+        data = tomllib.loads(read_limited(path, MAX_BYTES).decode("utf-8"))
+    except FileRefusedError as exc:
+        if exc.reason == MISSING:
+            return {}
+        raise ConfigError(f"Cannot use {path} as Heron's config: it {exc.reason}.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start + 1}): save it as UTF-8, or delete it."
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix it or delete it.") from exc
     loose = [key for key, value in data.items() if not isinstance(value, dict)]
@@ -101,6 +111,14 @@ def _set_defaults(parser: ConfigurableParser, section: dict, path: Path, where: 
             known = ", ".join(sorted(o.action.option_strings[-1].lstrip("-") for o in parser.config_options))
             raise ConfigError(f"{path}: {where} has no option {key!r} (options: {known}).")
         parser.set_defaults(**{option.action.dest: _checked(option, value, f"{path}: {where} {key}")})
+
+
+def _refuse_spellings(section: dict, path: Path, where: str) -> None:
+    """``max-new-tokens`` and ``max_new_tokens`` in one section: which one wins would be silent."""
+    first: dict[str, str] = {}
+    for key in section:
+        if (earlier := first.setdefault(key.replace("_", "-"), key)) != key:
+            raise ConfigError(f"{path}: {where} sets both {earlier} and {key}, the same option: keep one.")
 
 
 def _option(parser: ConfigurableParser, key: str) -> Option | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,14 @@ def test_no_file_changes_nothing(tmp_path):
         ("[ask]\nthink = 1\n", "[ask] think must be true or false, not 1"),
         ("[ask]\nmodel = true\n", "[ask] model must be a number or a quoted text, not True"),
         ("[ask\nmodel = 1\n", "is not valid TOML"),
+        (
+            "[ask]\nmax-new-tokens = 5\nmax_new_tokens = 6\n",
+            "[ask] sets both max-new-tokens and max_new_tokens, the same option: keep one",
+        ),
+        (
+            "[defaults]\npush_to_talk = true\npush-to-talk = false\n",
+            "[defaults] sets both push_to_talk and push-to-talk, the same option: keep one",
+        ),
     ],
 )
 def test_mistakes_are_named_with_the_file_and_the_key(tmp_path, text, complaint):
@@ -77,4 +86,45 @@ def test_the_cli_reports_a_broken_config_on_one_line(heron_home: Path):
     assert result.status == 2
     assert result.stderr_lines == [
         f"heron: {config}: [ask] precision must be one of nf4, int8, bf16, fp32, not 'fp8'."
+    ]
+
+
+def _config_file(heron_home: Path) -> Path:
+    config = heron_home / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    return config
+
+
+def test_a_config_that_is_not_utf8_is_named_on_one_line_even_for_help(heron_home: Path):
+    config = _config_file(heron_home)
+    config.write_bytes('[ask]\nmodel = "caf\u00e9"\n'.encode("latin-1"))
+    for args in (("--help",), ("history", "list")):
+        result = heron(*args)
+        assert (result.status, result.stdout) == (2, "")
+        assert result.stderr_lines == [
+            f"heron: {config} is not UTF-8 text (byte 19): save it as UTF-8, or delete it."
+        ]
+
+
+def test_a_config_that_is_a_pipe_or_a_device_is_refused_unread(heron_home: Path):
+    config = _config_file(heron_home)
+    os.mkfifo(config)  # opening it to read would wait for a writer forever
+    result = heron("history", "list", timeout=30)
+    assert result.status == 2
+    assert result.stderr_lines == [
+        f"heron: Cannot use {config} as Heron's config: it is not a regular file (a device, pipe or socket)."
+    ]
+    config.unlink()
+    config.symlink_to("/dev/zero")  # reading it would never end
+    result = heron("history", "list", timeout=30)
+    assert result.status == 2 and "is not a regular file" in result.stderr
+
+
+def test_a_huge_config_is_refused_unread(heron_home: Path):
+    config = _config_file(heron_home)
+    config.write_text("# " + "x" * 2**20 + "\n[ask]\n", encoding="utf-8")
+    result = heron("history", "list")
+    assert result.status == 2
+    assert result.stderr_lines == [
+        f"heron: Cannot use {config} as Heron's config: it is larger than 1 MB."
     ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from engine import __version__
@@ -56,3 +59,35 @@ def test_app_without_a_display_says_so(monkeypatch):
     assert result.stderr.strip() == (
         "heron: No display found: start Heron from a desktop session, or use `heron ask` in a terminal."
     )
+
+
+def test_verbose_may_follow_the_command():
+    for args in (("--verbose", "history", "show", "99"), ("history", "show", "99", "--verbose")):
+        result = heron(*args)
+        assert result.status == 2
+        assert "Traceback" in result.stderr, args  # --verbose's traceback, not an unknown argument
+        assert result.stderr_lines[-1].startswith("heron: ") and "99" in result.stderr_lines[-1]
+    quiet = heron("history", "show", "99")
+    assert quiet.status == 2 and "Traceback" not in quiet.stderr
+
+
+def test_a_reader_that_has_gone_ends_the_command_quietly(heron_home: Path):
+    from app import paths
+    from engine.history import HistoryStore
+
+    with HistoryStore(paths.history_path()) as store:
+        for n in range(3):
+            store.create_conversation(f"talk {n}")
+    reader, writer = os.pipe()
+    os.close(reader)  # as `| head -1` does once it has its line
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "history", "list"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    finally:
+        os.close(writer)
+    assert done.stderr.decode() == ""
+    assert done.returncode == 141  # as for `cat` killed by SIGPIPE
