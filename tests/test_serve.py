@@ -22,6 +22,7 @@ from engine.runtime.host import ModelHost
 from engine.runtime.process import handle
 from engine.runtime.protocol import Ask
 from tests import media
+from tests.cli import heron
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "test-token-1234"
@@ -74,7 +75,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tiny_model, tmp_path_factory):
     running = Server(
-        tiny_model, tmp_path_factory.mktemp("serve-home"), "--queue-depth", "2", "--max-request-mb", "2"
+        tiny_model, tmp_path_factory.mktemp("serve-home"), "--queue-depth", "2", "--max-request-mb", "16"
     )
     yield running
     running.stop()
@@ -149,9 +150,9 @@ def test_refusals_are_one_clear_line_each(server, tmp_path):
     bad = httpx.post(url, json=body, headers=auth)
     assert bad.status_code == 400 and "uploaded audio" in bad.json()["error"]["message"]
     assert "Traceback" not in bad.text and TOKEN not in bad.text
-    huge = {"messages": [{"role": "user", "content": "x" * (3 * 2**20)}]}
+    huge = {"messages": [{"role": "user", "content": "x" * (17 * 2**20)}]}
     too_big = httpx.post(url, json=huge, headers=auth)
-    assert too_big.status_code == 413 and "2 MB" in too_big.json()["error"]["message"]
+    assert too_big.status_code == 413 and "16 MB" in too_big.json()["error"]["message"]
     unknown = httpx.post(
         url, json={"model": "gpt-9", "messages": [{"role": "user", "content": "Hi"}]}, headers=auth
     )
@@ -242,3 +243,21 @@ def test_eight_clients_for_a_minute_leave_the_server_healthy_and_its_memory_boun
     assert answered > 8 and all(o.kind == "busy" for o in refused), {o.message for o in refused}
     assert server.health().json()["queue"] == 0
     assert rss_mb() - before < 150, f"the server grew from {before:.0f} to {rss_mb():.0f} MB"
+
+
+@pytest.mark.slow
+def test_a_three_hour_recording_goes_up_window_by_window(server, tmp_path):
+    from tests.test_longform_cli import HOURS, write_three_hours
+
+    recording = write_three_hours(tmp_path / "meeting.wav")
+    result = heron("ask", str(recording), "What is discussed?", "--think", "--json", "--server", server.url,
+                   "--max-new-tokens", "8", timeout=1500, env={"HERON_SERVER_TOKEN": TOKEN,
+                                                               "HERON_HOME": str(tmp_path)})  # fmt: skip
+    assert result.status == 0, result.stderr
+    done = result.events[-1]
+    assert done["type"] == "done" and done["stats"]["windows"] >= 6  # each window within the server's limit
+    stages = {e["stage"] for e in result.events if e["type"] == "progress"}
+    assert {"plan_windows", "windows"} <= stages
+    window_steps = [e for e in result.events if e["type"] == "step" and e["text"].startswith("Part ")]
+    assert [round(e["start_s"]) for e in window_steps][:1] == [0]
+    assert max(e["end_s"] for e in window_steps) == pytest.approx(HOURS * 3600, abs=1)

@@ -6,12 +6,13 @@ import argparse
 import ipaddress
 import os
 import sys
+from dataclasses import replace
 
 from app import paths
 from app.commands.options import add_model_options, token_count
 from app.engines import TOKEN_ENV
 from engine.errors import HeronError
-from engine.events import Error, Progress, stage_label
+from engine.events import Done, Error, Progress, stage_label
 from engine.requests import LoadRequest, ModelChoice
 
 
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                          args.queue_depth, args.max_request_mb, args.max_audio_min, args.max_new_tokens)  # fmt: skip
     engine = LocalEngine(log_dir=str(paths.logs_dir()))
     try:
-        _load(engine, choice)
+        config = replace(config, max_audio_s=_load(engine, choice).get("max_audio_s"))
         print(
             f"heron serve: {config.model_id} answering at http://{args.host}:{args.port}/v1", file=sys.stderr
         )
@@ -78,13 +79,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(engine, choice: ModelChoice) -> None:
-    """Load the model before listening, so the first question does not wait for it."""
+def _load(engine, choice: ModelChoice) -> dict:
+    """Load the model before listening, so the first question does not wait for it; what loaded."""
     for event in engine.load(LoadRequest(choice)):
         if isinstance(event, Progress) and event.done == 0:
             print(f"heron serve: {stage_label(event.stage)}…", file=sys.stderr)
         elif isinstance(event, Error):
             raise HeronError(event.message)
+        elif isinstance(event, Done):
+            return event.stats
+    return {}
 
 
 def _model_id(model: str) -> str:

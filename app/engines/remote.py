@@ -15,8 +15,8 @@ import queue
 import ssl
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -25,14 +25,16 @@ import numpy as np
 from app.engines.openai_wire import events_of_chunk, messages_of
 from engine.audio import SAMPLE_RATE, decode_audio
 from engine.errors import HeronError
-from engine.events import Done, Error, Event, TextDelta, ThinkDelta
+from engine.events import Done, Error, Event, Step, TextDelta, ThinkDelta
 from engine.interface import EngineState, Health
-from engine.reasoning import StepEvents
+from engine.longform.pipeline import answer_in_windows
+from engine.reasoning import StepEvents, with_steps
 from engine.reasoning.thinking import ThinkSplitter
 from engine.requests import AskRequest, LoadRequest, ModelChoice, TurnSpec
 
 CONNECT_TIMEOUT_S = 5.0
 POLL_S = 0.02  # how often a wait for the server looks at the cancel flag
+DEFAULT_WINDOW_S = 600.0  # a server that does not say (vLLM refuses clips over 10 min by default)
 SERVER = "server"  # the Error kind of everything that goes wrong between here and the server
 
 
@@ -48,13 +50,25 @@ class RemoteEngine:
         self._busy = False
         self._decoded: dict[tuple, np.ndarray] = {}  # the last recording sent, decoded once
         self._served: list[str] | None = None  # the names the server answers to, once asked
+        self._window_s: dict[str, float] = {}  # the most audio each hears at once
 
     # -- engine.interface.Engine ------------------------------------------------------------------
     def ask(self, request: AskRequest) -> Iterator[Event]:
         self._cancelled.clear()
         self._busy = True
         try:
-            yield from self._ask(request)
+            yield from self._answer(request)
+        except _Cancelled:
+            yield Done.cancelled()
+        except _Failed as failed:
+            yield failed.error
+        except HeronError as exc:  # a recording that cannot be read here
+            yield Error(exc.kind, exc.message)
+        except httpx.ConnectError as exc:
+            yield self._unreachable(exc)
+        except (httpx.HTTPError, httpx.StreamError, OSError, ValueError) as exc:
+            yield Error(SERVER, f"The server stopped answering mid-answer ({_one_line(exc)}). "
+                                "What was said so far is kept; ask again to retry.")  # fmt: skip
         finally:
             self._busy, self._response = False, None
 
@@ -90,32 +104,40 @@ class RemoteEngine:
         """The names the server answers to (its model, then its adapters)."""
         reply = self._http.get(f"{self.base}/v1/models")
         _raise_for(reply)
-        return [entry["id"] for entry in reply.json().get("data", [])]
+        entries = reply.json().get("data", [])
+        self._window_s = {
+            e["id"]: ((e.get("heron") or {}).get("max_audio_s") or DEFAULT_WINDOW_S) for e in entries
+        }
+        return [entry["id"] for entry in entries]
 
     # -- asking ------------------------------------------------------------------------------------
-    def _ask(self, request: AskRequest) -> Iterator[Event]:
+    def _answer(self, request: AskRequest) -> Iterator[Event]:
+        """The answer, from one request; or, for a recording longer than the server's model hears
+        at once, window by window as the local engine does (no window over its limit goes up)."""
         asked_at = time.perf_counter()
-        try:
-            body, audio_s = self._body(request)
-        except HeronError as exc:  # a recording that cannot be read here
-            yield Error(exc.kind, exc.message)
+        model = self._model_name(request.model)
+        turns = tuple(replace(turn, audio=self._samples(turn), audio_path=None) for turn in request.turns)
+        window_s = self._window_s.get(model, DEFAULT_WINDOW_S)
+        recording = _long_recording(turns, window_s)
+        if recording is None:
+            yield from self._stream(self._body(turns, model, request), _seconds(turns), asked_at)
             return
-        except httpx.HTTPError as exc:
-            yield self._unreachable(exc)
-            return
+        *earlier, last = turns
+        earlier_qa = [(t.question, t.answer or "") for t in earlier]
+
+        def ask_one(text: str, clip: np.ndarray | None, at: float | None):
+            body = self._body((TurnSpec(text, audio=clip),), model, request)
+            return self._stream(body, 0.0, at or time.perf_counter(), steps=False)
+
+        windowed = answer_in_windows(ask_one, recording, window_s, last.question, self._cancelled.is_set,
+                                     asked_at, earlier_qa)  # fmt: skip
+        yield from with_steps(windowed, len(recording) / SAMPLE_RATE)
+
+    def _stream(self, body: dict, audio_s: float, asked_at: float, steps: bool = True):
+        """One completion's events; returns what it answered. Raises what ends it otherwise."""
         replies: queue.Queue = queue.Queue()
         threading.Thread(target=self._receive, args=(body, replies), name="heron-remote", daemon=True).start()
-        try:
-            yield from _Reader(audio_s, asked_at).events(self._chunks(replies))
-        except _Cancelled:
-            yield Done.cancelled()
-        except _Refused as refused:
-            yield refused.error
-        except httpx.ConnectError as exc:
-            yield self._unreachable(exc)
-        except (httpx.HTTPError, httpx.StreamError, OSError, ValueError) as exc:
-            yield Error(SERVER, f"The server stopped answering mid-answer ({_one_line(exc)}). "
-                                "What was said so far is kept; ask again to retry.")  # fmt: skip
+        return (yield from _Reader(audio_s, asked_at, steps).events(self._chunks(replies)))
 
     def _receive(self, body: dict, replies: queue.Queue) -> None:
         """The HTTP exchange, on its own thread: chunks, then None, or the exception that ended it."""
@@ -124,7 +146,7 @@ class RemoteEngine:
                 self._response = response
                 if response.status_code != 200:
                     response.read()
-                    raise _Refused(_refused(response))
+                    raise _Failed(_refused(response))
                 for chunk in _chunks(response):
                     replies.put(chunk)
             replies.put(None)
@@ -148,11 +170,8 @@ class RemoteEngine:
             if item is not False:
                 yield item
 
-    def _body(self, request: AskRequest) -> tuple[dict, float]:
-        """The request as the server takes it, and the seconds of audio it carries."""
-        model = self._model_name(request.model)
-        turns = tuple(replace(turn, audio=self._samples(turn), audio_path=None) for turn in request.turns)
-        body = {
+    def _body(self, turns: tuple[TurnSpec, ...], model: str, request: AskRequest) -> dict:
+        return {
             "model": model,
             "messages": messages_of(turns),
             "stream": True,
@@ -160,15 +179,14 @@ class RemoteEngine:
             "max_tokens": request.max_new_tokens,
             "think": request.think,
         }
-        return body, sum(len(t.audio) for t in turns if t.audio is not None) / SAMPLE_RATE
 
     def _model_name(self, choice: ModelChoice) -> str:
         """What to ask the server for: the adapter, or the model when it serves one by that name
         (a window set up for local models names a folder here), else its own."""
-        if choice.adapter:
-            return Path(choice.adapter).name
         if self._served is None:
             self._served = self.models()
+        if choice.adapter:
+            return Path(choice.adapter).name
         for name in (choice.model, Path(choice.model).name if choice.model else None, self.model):
             if name and name in self._served:
                 return name
@@ -192,38 +210,56 @@ class _Cancelled(Exception):
     pass
 
 
-class _Refused(Exception):
+class _Failed(Exception):
+    """The server refused the request, or said the answer failed: ``error`` says how."""
+
     def __init__(self, error: Error):
         super().__init__(error.message)
         self.error = error
 
 
+@dataclass(frozen=True)
+class _Answered:
+    answer_text: str
+    finish: str
+
+
 class _Reader:
     """A completion's chunks as events. A server that is not Heron (vLLM) sends no steps and may
-    send the reasoning inline in ``<think>`` tags: then both are worked out here."""
+    send the reasoning inline in ``<think>`` tags: then both are worked out here. With ``steps``
+    off (a long recording's windows: the caller works steps out of the whole) none are passed on."""
 
-    def __init__(self, audio_s: float, asked_at: float):
+    def __init__(self, audio_s: float, asked_at: float, steps: bool = True):
         self.asked_at, self.first_at = asked_at, None
         self.splitter, self.steps = ThinkSplitter(), StepEvents(audio_s or None)
+        self.keep_steps = steps
         self.heron = False  # the server sends Heron's extras
+        self.answer: list[str] = []
 
-    def events(self, chunks: Iterator[dict]) -> Iterator[Event]:
+    def events(self, chunks: Iterator[dict]) -> Generator[Event, None, _Answered]:
         usage, finish, stats = {}, None, None
         for chunk in chunks:
             self.heron = self.heron or "heron" in chunk
             stats = (chunk.get("heron") or {}).get("stats", stats)
             usage = chunk.get("usage") or usage
-            finish = next(
-                (c.get("finish_reason") for c in chunk.get("choices") or [] if c.get("finish_reason")), finish
-            )
+            reasons = [c.get("finish_reason") for c in chunk.get("choices") or [] if c.get("finish_reason")]
+            finish = reasons[0] if reasons else finish
             for event in events_of_chunk(chunk):
                 if isinstance(event, Error):
-                    yield event
-                    return
-                yield from self._derived(event)
+                    raise _Failed(event)
+                yield from self._passed(self._derived(event))
         if not self.heron:
-            yield from self._flush()
-        yield Done(stats or self._stats(finish, usage))
+            yield from self._passed(self._flush())
+        done = Done(stats or self._stats(finish, usage))
+        yield done
+        return _Answered("".join(self.answer), done.finish or "stop")
+
+    def _passed(self, events: Iterator[Event]) -> Iterator[Event]:
+        for event in events:
+            if isinstance(event, TextDelta):
+                self.answer.append(event.text)
+            if self.keep_steps or not isinstance(event, Step):
+                yield event
 
     def _derived(self, event: Event) -> Iterator[Event]:
         if isinstance(event, (TextDelta, ThinkDelta)) and self.first_at is None:
@@ -251,6 +287,18 @@ class _Reader:
             "ttft_s": round(self.first_at - self.asked_at, 4) if self.first_at else None,
             "total_s": round(now - self.asked_at, 4),
         }
+
+
+def _long_recording(turns: tuple[TurnSpec, ...], window_s: float) -> np.ndarray | None:
+    """The conversation's recording when it is longer than the server's model hears at once."""
+    for turn in reversed(turns):
+        if turn.audio is not None and len(turn.audio) > window_s * SAMPLE_RATE:
+            return turn.audio
+    return None
+
+
+def _seconds(turns: tuple[TurnSpec, ...]) -> float:
+    return sum(len(t.audio) for t in turns if t.audio is not None) / SAMPLE_RATE
 
 
 def _chunks(response: httpx.Response) -> Iterator[dict]:

@@ -22,6 +22,7 @@ class ServeConfig:
     max_request_mb: float = 64.0
     max_audio_min: float = 180.0  # audio in one request, all turns together
     max_new_tokens: int = 4096
+    max_audio_s: float | None = None  # the most audio the model hears at once (clients cut windows to it)
 
     @property
     def max_request_bytes(self) -> int:

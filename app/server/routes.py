@@ -65,7 +65,8 @@ def build_app(config: ServeConfig, shared: SharedEngine) -> Starlette:
         return JSONResponse(await _whole(events, writer))
 
     async def models(request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [_model_entry(name) for name in _served(config)]})
+        entries = [_model_entry(name, config.max_audio_s) for name in _served(config)]
+        return JSONResponse({"object": "list", "data": entries})
 
     async def health(request: Request) -> Response:
         state = shared.engine.health()
@@ -173,8 +174,15 @@ def _served(config: ServeConfig) -> list[str]:
     return [config.model_id, *(a.name for a in find_adapters(Path(config.adapters_dir)))]
 
 
-def _model_entry(name: str) -> dict:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "heron"}
+def _model_entry(name: str, max_audio_s: float | None) -> dict:
+    """An OpenAI model entry; ``heron.max_audio_s`` tells Heron clients how long a window may be."""
+    return {
+        "id": name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "heron",
+        "heron": {"max_audio_s": max_audio_s},
+    }
 
 
 async def _admitted(events: AsyncIterator, admission: Admission) -> AsyncIterator:

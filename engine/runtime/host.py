@@ -83,6 +83,7 @@ class ModelHost:
                 "device": loaded.device,
                 "precision": loaded.precision,
                 "load_s": round(loaded.load_seconds, 3),
+                "max_audio_s": loaded.max_audio_s,
                 "adapter": self.adapters.active if self.adapters is not None else None,
             }
         )
