@@ -49,11 +49,12 @@ def open_regular(path: Path) -> Iterator[tuple[BinaryIO, int]]:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise FileRefusedError(path, _os_reason(exc)) from exc
+    st = os.fstat(fd)
+    if (problem := _mode_problem(st.st_mode)) is not None:
+        os.close(fd)
+        raise FileRefusedError(path, problem)
+    os.set_blocking(fd, True)
     with os.fdopen(fd, "rb") as file:
-        st = os.fstat(fd)
-        if (problem := _mode_problem(st.st_mode)) is not None:
-            raise FileRefusedError(path, problem)
-        os.set_blocking(fd, True)
         yield file, st.st_size
 
 

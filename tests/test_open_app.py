@@ -21,8 +21,19 @@ def test_open_a_missing_file_says_so():
     result = heron("open", "no-such-recording.wav")
     assert result.status == 2
     assert result.stderr.strip() == (
-        "heron: no-such-recording.wav is not a file: name an audio or video file to open."
+        "heron: no-such-recording.wav does not exist: name an audio or video file to open."
     )
+
+
+def test_open_a_device_or_a_pipe_says_what_it_is(tmp_path: Path):
+    os.mkfifo(tmp_path / "pipe.wav")
+    for path in ("/dev/zero", str(tmp_path / "pipe.wav")):
+        result = heron("open", path, timeout=60)
+        assert result.status == 2
+        assert result.stderr.strip() == (
+            f"heron: {path} is not a regular file (a device, pipe or socket): "
+            "name an audio or video file to open."
+        )
 
 
 def test_open_shows_the_window_with_the_recording(heron_home: Path, tmp_path):

@@ -4,6 +4,7 @@ the summary, and settings from TOML plus flags."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,83 @@ def test_changed_settings_ignore_the_harmless_ones():
         "learning_rate",
         "seed",
     ]
+
+
+def test_devices_and_pipes_are_listed_and_never_read(folder: Path):
+    """Decoding refused them, but hashing the dataset read /dev/zero for ever and waited on the FIFO."""
+    from tests.cli import heron
+
+    os.mkfifo(folder / "clips" / "fifo.wav")
+    path = _jsonl(
+        folder / "data.jsonl",
+        [_ok(), _ok("/dev/zero"), _ok("/dev/urandom"), _ok("clips/fifo.wav"), _ok("clips")],
+    )
+    result = heron("train", "--check", str(path), timeout=60)
+    assert result.status == 2
+    assert result.stderr_lines[1:] == [
+        "  line 2: audio /dev/zero is not a regular file (a device, pipe or socket)",
+        "  line 3: audio /dev/urandom is not a regular file (a device, pipe or socket)",
+        "  line 4: audio clips/fifo.wav is not a regular file (a device, pipe or socket)",
+        "  line 5: audio clips is a folder, not a file",
+    ]
+
+
+def test_a_dataset_that_is_a_device_pipe_or_huge_is_refused_unread(tmp_path: Path, monkeypatch):
+    from engine.trainer import dataset
+    from tests.cli import heron
+
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    for name in ("/dev/zero", str(tmp_path / "fifo.jsonl")):
+        result = heron("train", "--check", name, timeout=60)
+        assert result.status == 2
+        assert result.stderr_lines == [
+            f"heron: Cannot use {name} as a dataset: it is not a regular file (a device, pipe or socket)."
+        ]
+    monkeypatch.setattr(dataset, "MAX_DATASET_BYTES", 1024)
+    _jsonl(tmp_path / "big.jsonl", [_ok()] * 20)
+    with pytest.raises(DatasetError, match=r"big.jsonl as a dataset: it is larger than 1 KB\.$"):
+        read_dataset(tmp_path / "big.jsonl")
+
+
+def test_a_deeply_nested_line_is_a_problem_of_that_line(folder: Path):
+    path = _jsonl(folder / "data.jsonl", [_ok(), "[" * 1100, _ok("clips/b.wav")])
+    report = read_dataset(path)
+    assert report.problems == ["line 2: the JSON is nested too deeply to read"]
+    assert [ex.line for ex in report.examples] == [1, 3]
+
+
+def test_audio_outside_the_dataset_folder_is_allowed_with_a_notice(folder: Path):
+    outside = folder / "elsewhere"
+    outside.mkdir()
+    media.write_wav(outside / "c.wav", media.tone(seconds=1.0), 16000)
+    data = folder / "sets" / "data.jsonl"
+    data.parent.mkdir()
+    (data.parent / "clips").symlink_to(folder / "clips")
+    path = _jsonl(data, [_ok("../elsewhere/c.wav"), _ok(str(outside / "c.wav"), answer="one"), _ok()])
+    report = read_dataset(path)
+    assert report.ok, report.problems
+    assert report.notices == [
+        f"line 1: audio {outside / 'c.wav'} is outside the dataset's folder {data.parent}",
+        f"line 2: audio {outside / 'c.wav'} is outside the dataset's folder {data.parent}",
+        f"line 3: audio {folder / 'clips' / 'a.wav'} is outside the dataset's folder {data.parent}",
+    ]
+    assert summary_lines(report)[-3:] == [f"  notice: {notice}" for notice in report.notices]
+    inside = read_dataset(_jsonl(folder / "inside.jsonl", [_ok(), _ok("clips/b.wav")]))
+    assert inside.ok and inside.notices == []
+
+
+def test_a_settings_file_that_is_a_pipe_or_not_utf8_is_refused_unread(tmp_path: Path):
+    from tests.cli import heron
+
+    os.mkfifo(tmp_path / "run.toml")
+    result = heron("train", str(tmp_path / "run.toml"), "--check", timeout=60)
+    assert result.status == 2
+    assert result.stderr_lines == [
+        f"heron: Cannot use {tmp_path / 'run.toml'} as training settings: "
+        "it is not a regular file (a device, pipe or socket)."
+    ]
+    (tmp_path / "latin.toml").write_bytes('data = "caf\u00e9.jsonl"\n'.encode("latin-1"))
+    with pytest.raises(
+        TrainConfigError, match=r"latin.toml is not UTF-8 text \(byte 12\): save it as UTF-8\.$"
+    ):
+        load_config(tmp_path / "latin.toml")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from engine.errors import RequestError
+from engine.files import file_problem
 
 
 def register(commands) -> None:
@@ -17,6 +18,6 @@ def register(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from app.gui import run_gui
 
-    if args.recording and not Path(args.recording).is_file():
-        raise RequestError(f"{args.recording} is not a file: name an audio or video file to open.")
+    if args.recording and (problem := file_problem(Path(args.recording))):
+        raise RequestError(f"{args.recording} {problem}: name an audio or video file to open.")
     return run_gui(args.recording and str(Path(args.recording).resolve()))

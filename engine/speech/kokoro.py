@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import ModelError, ModelMissingError
+from engine.files import FileRefusedError, read_limited
 
 REPO_ID = "hexgrad/Kokoro-82M"
 WEIGHTS_FILE = "kokoro-v1_0.pth"
 CONFIG_FILE = "config.json"
+MAX_CONFIG_BYTES = 2**20  # the real one is about 2 KB
 DEFAULT_VOICE = "af_heart"  # American English, the best-rated voice of the release
 SAMPLE_RATE = 24000
 FOLDER_NAME = "kokoro"
@@ -157,7 +159,11 @@ def _load_model(config_path: Path, weights: Path, voice_path: Path, device: str)
         from kokoro.model import KModel
     except ImportError as exc:
         raise ModelError("The Kokoro voice needs the kokoro package: run `pip install kokoro`.") from exc
-    config = json.loads(config_path.read_text(encoding="utf-8"))
+    try:
+        config = json.loads(read_limited(config_path, MAX_CONFIG_BYTES))
+    except (FileRefusedError, ValueError) as exc:
+        why = exc.reason if isinstance(exc, FileRefusedError) else "is not valid JSON"
+        raise ModelError(f"{config_path} {why}: run `heron models download kokoro` again.") from exc
     try:
         model = KModel(repo_id=REPO_ID, config=config, model=str(weights)).to(device).eval()
         pack = torch.load(voice_path, map_location=device, weights_only=True)

@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__
+from engine.files import FileRefusedError, read_limited
 from engine.trainer.errors import AdapterError, AdapterInjectionError
 
 METADATA_FILE = "heron-adapter.json"
 PEFT_FILES = ("adapter_config.json", "adapter_model.safetensors")
 FORMAT = 1
+MAX_METADATA_BYTES = 2**20  # heron-adapter.json is a few KB
 MAX_LOADED = 4  # adapters kept on a model at once (a few MB each); the least recently used goes
 # Base-model config values an adapter's shapes depend on.
 SHAPE_KEYS = (
@@ -105,8 +107,10 @@ def read_adapter(folder: Path) -> dict[str, Any]:
     if not meta_file.is_file():
         return {}
     try:
-        return json.loads(meta_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return json.loads(read_limited(meta_file, MAX_METADATA_BYTES))
+    except FileRefusedError as exc:
+        raise AdapterError(f"{meta_file} {exc.reason}: train the adapter again.") from exc
+    except ValueError as exc:
         raise AdapterError(
             f"{meta_file} is damaged ({exc.__class__.__name__}): train the adapter again."
         ) from exc

@@ -15,10 +15,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from engine.files import FileRefusedError, read_limited
 from engine.trainer.errors import TrainingError
 
 NAME = "checkpoint"
 STATE_FILE = "trainer_state.pt"
+MAX_SUMMARY_BYTES = 2**20  # config.json holds the run's settings: a few KB
 
 
 def checkpoint_dir(out: Path) -> Path:
@@ -75,8 +77,8 @@ def checkpoint_summary(out: Path) -> dict[str, Any] | None:
     if folder is None:
         return None
     try:
-        return json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(read_limited(folder / "config.json", MAX_SUMMARY_BYTES))
+    except (FileRefusedError, OSError, ValueError):
         return None
 
 

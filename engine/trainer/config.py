@@ -13,11 +13,14 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from engine.files import MISSING as NO_FILE
+from engine.files import FileRefusedError, read_limited
 from engine.trainer.errors import TrainConfigError
 
 LANGUAGE_MODEL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 SCHEDULES = ("cosine", "linear", "constant")
 PATH_FIELDS = ("data", "eval_data", "out")
+MAX_TOML_BYTES = 2**20  # settings are a few hundred bytes
 # Settings that may change when a run resumes: they do not change what training computes.
 RESUMABLE_CHANGES = frozenset({"checkpoint_every", "device", "threads"})
 
@@ -162,11 +165,13 @@ def read_toml(path: Path) -> dict[str, Any]:
     """The settings in a TOML file (top level or a [train] table), paths made absolute."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise TrainConfigError(f"Training config not found: {path}.") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TrainConfigError(f"Cannot read {path} ({exc.__class__.__name__}).") from exc
+        data = tomllib.loads(read_limited(path, MAX_TOML_BYTES).decode("utf-8"))
+    except FileRefusedError as exc:
+        if exc.reason == NO_FILE:
+            raise TrainConfigError(f"Training config not found: {path}.") from exc
+        raise TrainConfigError(f"Cannot use {path} as training settings: it {exc.reason}.") from exc
+    except UnicodeDecodeError as exc:
+        raise TrainConfigError(f"{path} is not UTF-8 text (byte {exc.start + 1}): save it as UTF-8.") from exc
     except tomllib.TOMLDecodeError as exc:
         raise TrainConfigError(f"{path} is not valid TOML: {exc}.") from exc
     data = data.get("train", data)

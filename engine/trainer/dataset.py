@@ -26,6 +26,7 @@ import numpy as np
 
 from engine.audio import SAMPLE_RATE, decode_audio
 from engine.errors import AudioError
+from engine.files import MISSING, FileRefusedError, file_problem, open_regular, read_blocks, read_limited
 from engine.trainer.errors import DatasetError
 
 FIELDS = ("audio", "start", "end", "question", "answer", "reasoning")
@@ -33,6 +34,7 @@ REQUIRED_TEXT = ("audio", "question", "answer")
 END_TOLERANCE_S = 0.01  # a clip may end this far past the decoded audio (rounding in the JSONL)
 MIN_CLIP_S = 0.1  # the encoder needs a few frames to give a single audio token
 MAX_PROBLEMS_SHOWN = 20  # in the one-line error; --check prints them all
+MAX_DATASET_BYTES = 256 * 2**20  # about a million examples; a bigger file is surely not a dataset
 DECODE_THREADS = min(4, os.cpu_count() or 1)
 THINK_TEMPLATE = "<think>\n{reasoning}\n</think>\n\n{answer}"
 
@@ -68,6 +70,7 @@ class DatasetReport:
     path: Path
     examples: list[Example] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # worth a look, but no reason to refuse the file
     clip_seconds: list[float] = field(default_factory=list)  # per example, in order
     sha256: str = ""  # over the JSONL and every audio file it names
 
@@ -123,6 +126,7 @@ def read_dataset(
     if not lines or (not candidates and not report.problems):
         report.problems.append("the file holds no examples (one JSON object a line)")
     report.problems.sort(key=_line_of)
+    report.notices = _outside_notices(path.parent, report.examples)
     report.sha256 = _dataset_hash(raw, [ex.audio for _, ex in candidates])
     return report
 
@@ -142,9 +146,9 @@ def _read_bytes(path: Path) -> bytes:
     if path.is_dir():
         raise DatasetError(f"{path} is a folder: pass the JSONL file of training examples.")
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise DatasetError(f"Cannot read {path} ({exc.strerror or exc.__class__.__name__}).") from exc
+        return read_limited(path, MAX_DATASET_BYTES)
+    except FileRefusedError as exc:
+        raise DatasetError(f"Cannot use {path} as a dataset: it {exc.reason}.") from exc
 
 
 def _line_of(problem: str) -> int:
@@ -163,6 +167,9 @@ def _parse_line(n: int, text: str, folder: Path, problems: list[str]) -> Example
         record = json.loads(text)
     except json.JSONDecodeError as exc:
         problems.append(f"line {n}: not valid JSON ({exc.msg} at column {exc.colno})")
+        return None
+    except RecursionError:  # the parser recurses once per nested list or object
+        problems.append(f"line {n}: the JSON is nested too deeply to read")
         return None
     if not isinstance(record, dict):
         problems.append(f'line {n}: not a JSON object (expected {{"audio": …, "question": …, …}})')
@@ -306,11 +313,10 @@ def _decode_one(file: Path) -> np.ndarray | str:
 
 
 def _audio_problem(file: Path) -> str | None:
-    if not file.exists():
+    problem = file_problem(file)
+    if problem == MISSING:
         return f"not found (looked for {file})"
-    if file.is_dir():
-        return "is a folder, not an audio file"
-    return None
+    return problem
 
 
 def _relative(file: Path, folder: Path) -> str:
@@ -320,15 +326,22 @@ def _relative(file: Path, folder: Path) -> str:
         return str(file)
 
 
+def _outside_notices(folder: Path, examples: list[Example]) -> list[str]:
+    """Examples whose audio lies outside the dataset's folder: allowed (a person's own files may be
+    anywhere), but a dataset from someone else could name any file this way."""
+    outside = [ex for ex in examples if not ex.audio.is_relative_to(folder)]
+    return [f"line {ex.line}: audio {ex.audio} is outside the dataset's folder {folder}" for ex in outside]
+
+
 def _dataset_hash(raw: bytes, files: list[Path]) -> str:
     digest = hashlib.sha256(raw)
     for file in dict.fromkeys(files):
         digest.update(str(file.name).encode())
         try:
-            with open(file, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
+            with open_regular(file) as (f, size):
+                for block in read_blocks(f, size):
                     digest.update(block)
-        except OSError:
+        except (FileRefusedError, OSError):
             digest.update(b"<unreadable>")
     return digest.hexdigest()
 
@@ -371,6 +384,7 @@ def summary_lines(
         f"total {sum(lengths)})"
     )
     lines.append(f"  sha256: {report.sha256}")
+    lines += [f"  notice: {notice}" for notice in report.notices]
     return lines
 
 
