@@ -383,7 +383,12 @@ class Controller(QObject):
         from ui.model_manager import ModelManager
 
         dialog = ModelManager(self.window)
-        panel = ModelsPanel(dialog, paths.models_dir(), self.settings.model, dialog)
+        server = (
+            (self.settings.server_url, self.settings.server_token)
+            if self.settings.engine == "server"
+            else None
+        )
+        panel = ModelsPanel(dialog, paths.models_dir(), self.settings.model, dialog, server)
         dialog.use_requested.connect(lambda name: self.use_model(name, panel) if name != "kokoro" else None)
         self.voice.attach_models(dialog, panel)  # the Kokoro voice's row
         dialog.import_requested.connect(lambda name: self._import_model(name, panel))

@@ -65,10 +65,12 @@ class ModelsPanel(QObject):
     progress = Signal(int, int, str)
     finished = Signal(str)
     failed = Signal(str)
+    served = Signal(object)  # the server's model names, or the line that says why it could not tell
 
-    def __init__(self, dialog: ModelManager, models_dir: Path, current: str, parent=None):
+    def __init__(self, dialog: ModelManager, models_dir: Path, current: str, parent=None, server=None):
         super().__init__(parent)
         self.dialog, self.models_dir, self.current = dialog, models_dir, current
+        self.server = server  # (address, token) when the model answers from a server
         self.voice = ""  # the voice in use ("kokoro" marks its row in use); set by the app
         self.adapter = ""  # the folder of the adapter in use; set by the app
         dialog.adapters.remove_requested.connect(self.remove_adapter)
@@ -80,12 +82,16 @@ class ModelsPanel(QObject):
         self.progress.connect(dialog.show_progress, QUEUED)
         self.finished.connect(self._finished, QUEUED)
         self.failed.connect(self._failed, QUEUED)
+        self.served.connect(self._show_served, QUEUED)
         model, precision, advice = recommend(machines_here())
         dialog.set_recommendation(advice)
         self.recommended = (model, precision)
         self.refresh()
 
     def refresh(self) -> None:
+        if self.server is not None:
+            threading.Thread(target=self._ask_server, name="heron-served-models", daemon=True).start()
+            return
         installed = {m.name: m for m in installed_models(self.models_dir) if m.complete}
         rows = []
         for spec in MODELS.values():
@@ -96,6 +102,35 @@ class ModelsPanel(QObject):
             rows.append(ModelRow(spec.name, spec.title, spec.summary, spec.license, size, bool(found),
                                  spec.name == self.current))  # fmt: skip
         rows.append(kokoro_row(self.models_dir, self.voice == KOKORO))
+        self.dialog.set_rows(rows)
+        self.refresh_adapters()
+
+    def _ask_server(self) -> None:
+        import httpx
+
+        from app.engines.remote import RemoteEngine
+
+        server = RemoteEngine(*self.server)
+        try:
+            self.served.emit(server.models())
+        except httpx.HTTPError as exc:
+            self.served.emit(
+                f"The server at {self.server[0]} cannot be reached ({' '.join(str(exc).split())})."
+            )
+        finally:
+            server.shutdown()
+
+    def _show_served(self, served) -> None:
+        """The server's models instead of this computer's: they are what answers."""
+        where = self.server[0]
+        if isinstance(served, str):
+            self.dialog.set_recommendation(served)
+            served = []
+        else:
+            self.dialog.set_recommendation(f"The model answers from the server at {where} (Settings → Engine); "
+                                           "downloads and imports here are for answering on this computer.")  # fmt: skip
+        rows = [ModelRow(name, name, f"Served by {where}", "as the server's", "on the server", True,
+                         name == self.current, importable=False) for name in served]  # fmt: skip
         self.dialog.set_rows(rows)
         self.refresh_adapters()
 

@@ -205,6 +205,10 @@ def test_the_window_answers_through_the_server_as_it_does_locally(app, qtbot, se
     assert check_server(server.url, "wrong").startswith("✗")
     controller.apply_settings({"engine": "server", "server_url": server.url, "server_token": TOKEN})
     assert isinstance(controller.engine, RemoteEngine) and controller.shared.engine is controller.engine
+    panel = controller.open_models()  # the model manager lists what the server serves
+    qtbot.waitUntil(lambda: [row.name for row in panel.dialog.rows()] == [tiny_model.name], timeout=10_000)
+    assert all(row.installed and not row.importable for row in panel.dialog.rows())
+    panel.dialog.close()
     window.recording_chosen.emit(str(recording))
     qtbot.waitUntil(lambda: controller.recording == str(recording), timeout=20_000)
     controller.ask("What happens?")
