@@ -13,7 +13,7 @@ MAX_RECENT = 10
 class Settings:
     model: str = ""  # a registry name (instruct, think, captioner) or a model folder; "" = not chosen
     adapter: str = ""  # a trained adapter's folder, answering on top of the model; "" = the base model
-    precision: str = ""  # "" = the device's default (nf4 on CUDA, fp32 on CPU)
+    precision: str = ""  # "" = the largest that fits in free memory (engine/model/fit.py)
     device: str = ""  # "" = automatic
     engine: str = "local"  # local: the model on this computer; server: at server_url
     server_url: str = ""
