@@ -8,6 +8,7 @@ apply it (the second re-reads the version once it holds the write lock).
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,9 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 # Primary SQLite result codes (the low byte of an extended code).
 _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
+# SQLite says "disk I/O error" when a full disk stops it sizing its shared-memory (-shm) file; with
+# less free space than this, that is the reason given.
+LOW_SPACE_BYTES = 2**20
 
 
 class HistoryError(HeronError):
@@ -56,13 +60,24 @@ def translate(exc: sqlite3.Error, path: Path) -> HistoryError:
         return HistoryError(
             f"The history database {path} is busy (another Heron is writing to it); try again in a moment."
         )
-    if code == _FULL:
+    if code == _FULL or (code in (_IOERR, _CANTOPEN) and _space_left(path) < LOW_SPACE_BYTES):
         return HistoryError(f"The disk holding {path} is full; free some space and try again.")
     if code in (_READONLY, _CANTOPEN, _IOERR):
         return HistoryError(
             f"Cannot write the history database {path} ({exc}); check that its folder exists and is writable."
         )
     return HistoryError(f"History database {path}: {exc}.")
+
+
+def _space_left(path: Path) -> float:
+    """Bytes free on the file system holding ``path`` (infinite when that cannot be told)."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return float("inf")
 
 
 @contextmanager
@@ -197,10 +212,20 @@ def _configure(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
 
 
 def open_database(
-    path: Path, busy_timeout_s: float = 5.0, migrations: Sequence[Migration] = MIGRATIONS
+    path: Path,
+    busy_timeout_s: float = 5.0,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    *,
+    read_only: bool = False,
 ) -> sqlite3.Connection:
-    """Open (creating if needed) and migrate the database at ``path``; raise HistoryError if unusable."""
+    """Open (creating if needed) and migrate the database at ``path``; raise HistoryError if unusable.
+
+    ``read_only``: a connection that never writes, so that reading works on a full disk; a file that
+    is missing or older than this Heron is opened as usual (creating or migrating it is a write).
+    """
     _check_header(path)
+    if read_only and path.exists() and (conn := _open_read_only(path, busy_timeout_s, len(migrations))):
+        return conn
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -217,4 +242,35 @@ def open_database(
     except BaseException:
         conn.close()
         raise
+    return conn
+
+
+def _open_read_only(path: Path, busy_timeout_s: float, known: int) -> sqlite3.Connection | None:
+    """A connection that cannot write to ``path``, or None when the file needs migrating."""
+    try:
+        return _read_only_connection(path, "mode=ro", busy_timeout_s, known)
+    except sqlite3.Error:
+        # A reader of a WAL file needs its -shm index. On a full disk SQLite can create that file
+        # but not size it; readonly_shm maps the one left by the first try read-only instead.
+        with translating(path):
+            return _read_only_connection(path, "mode=ro&readonly_shm=1", busy_timeout_s, known)
+
+
+def _read_only_connection(
+    path: Path, options: str, busy_timeout_s: float, known: int
+) -> sqlite3.Connection | None:
+    uri = f"{path.resolve().as_uri()}?{options}"
+    conn = sqlite3.connect(
+        uri, uri=True, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        _check_version(conn, path, known)
+        current = user_version(conn) == known
+    except BaseException:
+        conn.close()
+        raise
+    if not current:
+        conn.close()
+        return None
     return conn
