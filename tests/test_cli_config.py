@@ -125,6 +125,4 @@ def test_a_huge_config_is_refused_unread(heron_home: Path):
     config.write_text("# " + "x" * 2**20 + "\n[ask]\n", encoding="utf-8")
     result = heron("history", "list")
     assert result.status == 2
-    assert result.stderr_lines == [
-        f"heron: Cannot use {config} as Heron's config: it is larger than 1 MB."
-    ]
+    assert result.stderr_lines == [f"heron: Cannot use {config} as Heron's config: it is larger than 1 MB."]
