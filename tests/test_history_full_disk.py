@@ -103,3 +103,19 @@ def test_the_cli_names_the_full_disk(disk: Path):
     result = heron("history", "delete", "1", env={"HERON_HOME": str(home)})
     assert result.status == 2
     assert result.stderr_lines == [f"heron: The disk holding {db} is full; free some space and try again."]
+
+
+def test_list_show_and_export_read_a_history_on_a_full_disk(disk: Path):
+    home = disk / "home"
+    db = home / "data" / "history.sqlite3"
+    db.parent.mkdir(parents=True)
+    digest = history_with_one_conversation(db)
+    fill(disk)
+    env = {"HERON_HOME": str(home)}
+    listing = heron("history", "list", env=env)
+    assert listing.status == 0, listing.stderr
+    assert "The bell" in listing.stdout
+    for args in (("show", "1"), ("export", "1", "--format", "json")):
+        result = heron("history", *args, env=env)
+        assert result.status == 0 and "The bell" in result.stdout, result.stderr
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest

@@ -31,14 +31,15 @@ def register(commands) -> None:
     delete.set_defaults(run=run_delete)
 
 
-def _store():
+def _store(read_only: bool = False):
     from engine.history import HistoryStore
 
-    return HistoryStore(paths.history_path())
+    # list, show and export never write, so they work on a full disk too.
+    return HistoryStore(paths.history_path(), read_only=read_only)
 
 
 def run_list(args: argparse.Namespace) -> int:
-    with _store() as store:
+    with _store(read_only=True) as store:
         if args.search:
             ids = list(dict.fromkeys(hit.conversation_id for hit in store.search(args.search, args.limit)))
             items = [s for s in store.list_conversations(10_000) if s.id in ids]
@@ -56,7 +57,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from engine.history.export import to_markdown
 
-    with _store() as store:
+    with _store(read_only=True) as store:
         print(to_markdown(store.get_conversation(args.id)))
     return 0
 
@@ -70,7 +71,7 @@ def run_export(args: argparse.Namespace) -> int:
         "vtt": export.to_webvtt,
         "srt": export.to_srt,
     }
-    with _store() as store:
+    with _store(read_only=True) as store:
         text = writers[args.format](store.get_conversation(args.id))
     if args.output:
         args.output.write_text(text, encoding="utf-8")

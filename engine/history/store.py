@@ -98,15 +98,15 @@ _RECORDINGS_OF = (
 class HistoryStore:
     """Conversation history in one SQLite file at ``path`` (the caller chooses where)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = 5.0):
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = 5.0, read_only: bool = False):
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = open_database(self.path, busy_timeout_s)
+        self._conn: sqlite3.Connection | None = open_database(self.path, busy_timeout_s, read_only=read_only)
         self._conn.create_function("heron_fold", 1, _fold, deterministic=True)
         try:
             self._check_integrity()  # before this process's first write: a damaged file is never written
             # Turns a dead process left unfinished, now marked interrupted (the app may say so).
-            self.recovered_turns: tuple[int, ...] = self._recover()
+            self.recovered_turns: tuple[int, ...] = () if read_only else self._recover()
         except BaseException:
             self.close()
             raise
