@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import DeviceError, ModelError, ModelMissingError, OutOfMemoryError, RequestError
+from engine.files import FileRefusedError, open_regular, read_limited
 from engine.model import fit
 from engine.model.architecture import MODEL_TYPES, Architecture, architecture_for, audio_limit_s
 from engine.model.precision import COMPUTE_BYTES, PRECISIONS, QUANTIZED, compute_dtype_name
@@ -31,6 +32,7 @@ from engine.model.precision import COMPUTE_BYTES, PRECISIONS, QUANTIZED, compute
 SKIP_MODULES = ["model.audio_tower", "model.multi_modal_projector", "lm_head"]
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
+JSON_LIMIT = 16 * 2**20  # a config or index bigger than this is not one
 
 
 @dataclass
@@ -126,7 +128,9 @@ def read_config(path: Path) -> dict[str, Any]:
             "pass the folder that holds config.json, or download the model again."
         )
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
+        config = json.loads(read_limited(config_path, JSON_LIMIT).decode("utf-8"))
+    except FileRefusedError as exc:
+        raise ModelError(exc.message) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(
             f"Cannot read {config_path} ({exc.__class__.__name__}): check its permissions."
@@ -146,8 +150,8 @@ def weight_files(path: Path) -> list[Path]:
     index = path / "model.safetensors.index.json"
     if index.is_file():
         try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            weight_map = json.loads(read_limited(index, JSON_LIMIT))["weight_map"]
+        except (OSError, ValueError, KeyError, TypeError, FileRefusedError) as exc:
             raise ModelError(f"{index} is damaged: download the model again.") from exc
         return [path / name for name in sorted(set(weight_map.values()))]
     return sorted(path.glob("*.safetensors"))
@@ -246,7 +250,7 @@ _FLOAT_DTYPES = ("F64", "F32", "BF16", "F16")
 def _safetensors_header(file: Path) -> tuple[dict[str, Any], int]:
     """The parsed header of a safetensors file and the size its tensor data must have."""
     try:
-        with open(file, "rb") as f:
+        with open_regular(file) as (f, _):  # a FIFO named *.safetensors must not hang the load
             (length,) = struct.unpack("<Q", f.read(8))
             if length > 100_000_000:
                 raise ValueError("header too large")
@@ -254,7 +258,7 @@ def _safetensors_header(file: Path) -> tuple[dict[str, Any], int]:
         tensors = [info for name, info in header.items() if name != "__metadata__"]
         data_bytes = max((int(info["data_offsets"][1]) for info in tensors), default=0)
         return header, 8 + length + data_bytes
-    except (OSError, ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
+    except (OSError, ValueError, KeyError, TypeError, IndexError, struct.error, FileRefusedError) as exc:
         raise ModelError(f"{file} is not a readable safetensors file: download the model again.") from exc
 
 

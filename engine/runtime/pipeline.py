@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.audio import SAMPLE_RATE
+from engine.audio import SAMPLE_RATE, check_samples
 from engine.errors import RequestError
 from engine.events import Event, Finish
 from engine.inference.contexts import CachedContext, TurnKey
@@ -164,3 +164,6 @@ def _validate_turns(request: AskRequest) -> None:
     last = request.turns[-1]
     if not last.question.strip() and last.audio is None and not last.audio_path:
         raise RequestError("The question is empty: type or say what you want to know.")
+    for turn in request.turns:
+        if turn.audio is not None:  # samples sent as they are (spoken, or through heron serve)
+            check_samples(turn.audio, "the spoken question")
