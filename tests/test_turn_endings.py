@@ -120,3 +120,27 @@ def test_a_conversation_is_created_with_its_first_turn_or_not_at_all(tmp_path):
         assert store.list_conversations() == []
         conversation, turn = store.begin_conversation("Title", None, "A question?")
         assert store.get_turn(turn).conversation_id == conversation
+
+
+def test_two_copies_of_one_recording_each_keep_their_conversation(tmp_path, recording):
+    """The same bytes as a.wav and b.wav: each conversation shows and follows up on its own file."""
+    first, second = tmp_path / "a.wav", tmp_path / "b.wav"
+    first.write_bytes(recording.read_bytes())
+    second.write_bytes(recording.read_bytes())
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        ids = []
+        for path in (first, second):
+            session = ConversationSession(store)
+            session.set_recording(str(path))
+            answer = session.begin_typed("What happens?")
+            answer.on_event(Done({"finish": "stop"}))
+            ids.append(session.conversation_id)
+        listed = {c.id: c.recording_path for c in store.list_conversations()}
+        assert listed == {ids[0]: str(first), ids[1]: str(second)}
+        second.unlink()
+        session = ConversationSession(store)
+        session.open(ids[0])
+        assert session.recording == str(first) and session.turns[0].audio_path == str(first)
+        assert (
+            store.get_conversation(ids[0]).recordings[0].id == store.get_conversation(ids[1]).recordings[0].id
+        )

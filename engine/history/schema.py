@@ -148,7 +148,17 @@ def _v2_indexes(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX turns_open ON turns(state) WHERE state IN ('asked', 'answering')")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_tables, _v2_indexes)
+def _v3_turn_paths(conn: sqlite3.Connection) -> None:
+    """Each turn keeps the path its recording had when asked: recordings with the same bytes share
+    one row (for caches), but each conversation shows and reopens its own file."""
+    conn.execute("ALTER TABLE turns ADD COLUMN recording_path TEXT")
+    conn.execute(
+        "UPDATE turns SET recording_path = (SELECT path FROM recordings WHERE id = turns.recording_id) "
+        "WHERE recording_id IS NOT NULL"
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_tables, _v2_indexes, _v3_turn_paths)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

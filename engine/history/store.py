@@ -88,9 +88,11 @@ def hash_file(path: Path) -> str:
 # ---- the store ------------------------------------------------------------------------------------
 
 # A conversation's recordings, in the order its turns first use them.
+# The path is the conversation's own (its first turn's), not the shared row's latest.
 _RECORDINGS_OF = (
-    f"SELECT {', '.join('r.' + c for c in RECORDING_COLUMNS.split(', '))} "
-    "FROM recordings r JOIN turns t ON t.recording_id = r.id WHERE t.conversation_id = ? "
+    "SELECT r.id, COALESCE((SELECT t2.recording_path FROM turns t2 WHERE t2.conversation_id = :c "
+    "AND t2.recording_id = r.id ORDER BY t2.position LIMIT 1), r.path), r.sha256, r.size, r.mtime, "
+    "r.duration_s FROM recordings r JOIN turns t ON t.recording_id = r.id WHERE t.conversation_id = :c "
     "GROUP BY r.id ORDER BY MIN(t.position)"
 )
 
@@ -210,7 +212,7 @@ class HistoryStore:
     def delete_conversation(self, conversation_id: int) -> None:
         """Delete it with its turns, and the recording rows no other conversation uses (not the files)."""
         with self._write() as conn:
-            used = [r[0] for r in conn.execute(_RECORDINGS_OF, (conversation_id,))]
+            used = [r[0] for r in conn.execute(_RECORDINGS_OF, {"c": conversation_id})]
             cursor = conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
             if cursor.rowcount == 0:
                 raise self._missing("conversation", conversation_id)
@@ -226,8 +228,8 @@ class HistoryStore:
             rows = conn.execute(
                 """SELECT c.id, c.title, c.model, c.created, c.updated,
                        (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id),
-                       (SELECT r.path FROM turns t JOIN recordings r ON r.id = t.recording_id
-                        WHERE t.conversation_id = c.id ORDER BY t.position LIMIT 1)
+                       (SELECT COALESCE(t.recording_path, r.path) FROM turns t JOIN recordings r
+                        ON r.id = t.recording_id WHERE t.conversation_id = c.id ORDER BY t.position LIMIT 1)
                    FROM conversations c ORDER BY c.updated DESC, c.id DESC LIMIT ? OFFSET ?""",
                 (limit, offset),
             ).fetchall()
@@ -245,7 +247,7 @@ class HistoryStore:
                 f"SELECT {TURN_COLUMNS} FROM turns WHERE conversation_id = ? ORDER BY position",
                 (conversation_id,),
             ).fetchall()
-            recordings = conn.execute(_RECORDINGS_OF, (conversation_id,)).fetchall()
+            recordings = conn.execute(_RECORDINGS_OF, {"c": conversation_id}).fetchall()
         return ConversationRecord(
             id=head[0],
             title=head[1],
@@ -354,13 +356,14 @@ class HistoryStore:
             raise self._missing("recording", recording_id)
         now = time.time()
         cursor = conn.execute(
-            """INSERT INTO turns (conversation_id, position, recording_id, question, state,
+            """INSERT INTO turns (conversation_id, position, recording_id, recording_path, question, state,
                                       created, updated, owner_host, owner_pid, owner_token)
                    VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM turns WHERE conversation_id = ?),
-                           ?, ?, 'asked', ?, ?, ?, ?, ?)""",
+                           ?, (SELECT path FROM recordings WHERE id = ?), ?, 'asked', ?, ?, ?, ?, ?)""",
             (
                 conversation_id,
                 conversation_id,
+                recording_id,
                 recording_id,
                 question,
                 now,
