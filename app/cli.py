@@ -63,6 +63,15 @@ def build_parser() -> _Parser:
         epilog=f"Defaults for any command's options can be set in {config_path()} (see the README).",
     )
     parser.add_argument("--version", action="version", version=f"heron {__version__}")
+    desktop = parser.add_mutually_exclusive_group()
+    desktop.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="add Heron to your application menu and audio files' apps",
+    )
+    desktop.add_argument(
+        "--uninstall-desktop", action="store_true", help="remove what --install-desktop added"
+    )
     parser.set_defaults(verbose=False)
     commands = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser))
     for module in (ask, chat, open_app, history, models, train, serve, doctor):
@@ -80,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
+        if args.install_desktop or args.uninstall_desktop:
+            from app.desktop_entry import run as desktop_entry
+
+            return desktop_entry(install_it=args.install_desktop)
         if args.command is None:
             from app.gui import run_gui
 

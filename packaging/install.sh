@@ -55,9 +55,7 @@ install_python_packages() {
 }
 
 install_desktop_entry() {  # a launcher in the desktop's application menu, opening audio files too
-  local apps="${XDG_DATA_HOME:-$HOME/.local/share}/applications"
-  mkdir -p "$apps" && sed -e "s|@EXEC@|$PWD/.venv/bin/heron|" -e "s|@ICON@|$PWD/assets/heron.svg|" \
-    packaging/heron.desktop > "$apps/heron.desktop" || say "could not add Heron to the application menu"
+  .venv/bin/heron --install-desktop || say "could not add Heron to the application menu"
 }
 
 case "$MODE" in

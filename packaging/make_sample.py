@@ -1,5 +1,8 @@
 """Make ``assets/sample-meeting.ogg``: the recording Help ▸ Try the sample recording opens.
 
+Also ``assets/spoken-question.ogg``, a question said aloud between two stretches of room tone:
+``heron doctor --self-test`` checks that speech detection finds it.
+
 A 35-second scene made from Heron's own voice (espeak-ng) and synthesised sounds, so it is ours
 to ship: two people in a meeting, a doorbell, a piano phrase during the break, applause at the
 end. Questions it answers: "What was approved, and for how much?", "When does the doorbell ring?",
@@ -22,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 from engine.speech.espeak import EspeakVoice  # noqa: E402 (after the path is set)
 
 OUT = ROOT / "assets" / "sample-meeting.ogg"
+QUESTION_OUT = ROOT / "assets" / "spoken-question.ogg"
+QUESTION = "What was approved in the meeting?"
 RATE = 22050  # espeak-ng's own rate
 
 ALEX = EspeakVoice("en-us", rate=0.95, pitch=38)
@@ -95,10 +100,20 @@ def applause(rng: np.random.Generator) -> np.ndarray:
 SOUNDS = {"doorbell": doorbell, "piano": piano, "applause": applause}
 
 
+def spoken_question(rng: np.random.Generator) -> np.ndarray:
+    """The question in Alex's voice, with 0.8 s of room tone before and 1 s after."""
+    speech = 0.8 * ALEX.synthesize(QUESTION)
+    clip = np.concatenate([room_tone(rng, 0.8), speech, room_tone(rng, 1.0)])
+    return (clip + room_tone(rng, len(clip) / RATE)).astype(np.float32)
+
+
 def main() -> None:
-    scene = make(np.random.default_rng(7))
-    soundfile.write(OUT, scene, RATE, format="OGG", subtype="VORBIS")
-    print(f"{OUT.relative_to(ROOT)}: {len(scene) / RATE:.1f} s, {OUT.stat().st_size / 1024:.0f} KB")
+    for out, clip in (
+        (OUT, make(np.random.default_rng(7))),
+        (QUESTION_OUT, spoken_question(np.random.default_rng(8))),
+    ):
+        soundfile.write(out, clip, RATE, format="OGG", subtype="VORBIS")
+        print(f"{out.relative_to(ROOT)}: {len(clip) / RATE:.1f} s, {out.stat().st_size / 1024:.0f} KB")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.assets import ICON
+from app.assets import DESKTOP_TEMPLATE, ICON
 from app.cli import build_parser
 from tests import media
 from tests.cli import heron
@@ -75,7 +75,7 @@ def test_the_icon_is_shipped_and_loads(qapp):
 def test_the_desktop_entry_runs_a_real_command():
     entry = configparser.ConfigParser(interpolation=None)
     entry.optionxform = str
-    entry.read(ROOT / "packaging" / "heron.desktop")
+    entry.read(DESKTOP_TEMPLATE)
     exec_line = entry["Desktop Entry"]["Exec"].split()
     assert exec_line[0] == "@EXEC@" and exec_line[-1] == "%f"
     command = exec_line[1]
