@@ -92,6 +92,11 @@ class Step(Event):
     cites no time; equal for a single moment). ``char_start``/``char_end`` locate the step in
     its source text; ``source`` is "reasoning" (inside ``<think>``) or "answer"; ``past_end``
     flags an anchor beyond the end of the audio (kept, so the user can see the model erred).
+
+    ``snapped_start_s``/``snapped_end_s`` are where the cited event really starts and falls back
+    into the background, found in the audio (``engine.grounding``); ``confidence`` says how sure
+    that is, 0 when nothing convincing was near (the snapped times are then the cited ones). All
+    three are None until a step is snapped; the engine emits steps unsnapped.
     """
 
     type: ClassVar[str] = "step"
@@ -103,6 +108,14 @@ class Step(Event):
     char_end: int = 0
     source: str = "reasoning"
     past_end: bool = False
+    snapped_start_s: float | None = None
+    snapped_end_s: float | None = None
+    confidence: float | None = None
+
+    @property
+    def snapped(self) -> bool:
+        """Whether the audio confirmed an event near the cited time (and the snapped times say where)."""
+        return self.snapped_start_s is not None and bool(self.confidence)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,24 @@
+"""Grounding: a cited time snapped to the start of the event it names.
+
+``snap(audio, sample_rate, start_s, end_s, text)`` answers for one anchor; a ``Grounder`` snaps
+many on one recording (``ArrayAudio`` in memory, ``engine.grounding.file_audio.FileAudio`` from
+a file), analysing each part of it once. ``ground_step`` fills a ``Step``'s snapped fields and
+``play_start`` says where a click on it plays from. Nothing here imports torch until audio is
+analysed.
+"""
+
+from engine.grounding.snap import Grounder, Snapped, snap
+from engine.grounding.source import ArrayAudio, AudioSource
+from engine.grounding.steps import PRE_ROLL_S, ground_step, play_start, unsnapped
+
+__all__ = [
+    "PRE_ROLL_S",
+    "ArrayAudio",
+    "AudioSource",
+    "Grounder",
+    "Snapped",
+    "ground_step",
+    "play_start",
+    "snap",
+    "unsnapped",
+]

@@ -1,0 +1,151 @@
+"""Snapping cited times to the events they name, on scenes built here with known onsets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soxr
+
+from engine.events import Step
+from engine.grounding import PRE_ROLL_S, ArrayAudio, Grounder, ground_step, play_start, snap, unsnapped
+from tests import media
+
+RATE = 16000
+
+
+def noise(seconds: float, rms: float, seed: int = 0) -> np.ndarray:
+    return (np.random.default_rng(seed).normal(0, rms, round(seconds * RATE))).astype(np.float32)
+
+
+def put(scene: np.ndarray, at_s: float, sound: np.ndarray) -> np.ndarray:
+    start = round(at_s * RATE)
+    scene[start : start + len(sound)] += sound[: len(scene) - start]
+    return scene
+
+
+def click(seed: int = 1) -> np.ndarray:
+    """A knock-like hit: a 30 ms burst that dies away at once."""
+    n = round(0.03 * RATE)
+    burst = np.random.default_rng(seed).normal(0, 1, n) * np.exp(-np.arange(n) / (0.005 * RATE))
+    return (0.5 * burst).astype(np.float32)
+
+
+def tone(seconds: float, freq: float = 1000.0, amplitude: float = 0.3) -> np.ndarray:
+    wave = media.tone(freq, seconds, RATE, amplitude=amplitude)
+    ramp = np.minimum(1.0, np.minimum(np.arange(len(wave)), np.arange(len(wave))[::-1]) / (0.005 * RATE))
+    return (wave * ramp).astype(np.float32)
+
+
+def spoken(text: str) -> np.ndarray:
+    """eSpeak's phrase from its first audible sample (its own leading silence cut)."""
+    samples = media.speech(text, RATE)
+    first = np.flatnonzero(np.abs(samples) > 0.02 * np.abs(samples).max())[0]
+    return samples[first:] * 0.5
+
+
+def test_speech_after_silence_snaps_to_where_the_voice_starts():
+    scene = put(noise(6.0, 0.001), 2.37, spoken("Please close the door."))
+    found = snap(scene, RATE, 2.0, text='He says "please close the door"')
+    assert found.kind == "speech" and found.confidence > 0.3
+    assert found.start_s == pytest.approx(2.37, abs=0.06)
+    assert found.end_s > found.start_s + 1.0  # the phrase's extent
+    assert (found.raw_start_s, found.raw_end_s) == (2.0, 2.0)
+
+
+def test_a_click_in_noise_snaps_to_its_onset():
+    scene = put(noise(10.0, 0.02), 5.63, click())
+    found = snap(scene, RATE, 5.0, text="A knock at the door")
+    assert found.kind == "sound"
+    assert found.start_s == pytest.approx(5.63, abs=0.03)
+
+
+def test_two_events_a_second_apart_each_snap_to_their_own():
+    scene = put(put(noise(8.0, 0.01), 3.2, click()), 4.2, tone(0.3))
+    grounder = Grounder(ArrayAudio(scene))
+    assert grounder.snap(3.0, text="a knock").start_s == pytest.approx(3.2, abs=0.03)
+    assert grounder.snap(4.0, text="a beep").start_s == pytest.approx(4.2, abs=0.03)
+    # Without a word for the kind, the cited second decides.
+    assert grounder.snap(3.0, text="something").start_s == pytest.approx(3.2, abs=0.03)
+    assert grounder.snap(4.0, text="something").start_s == pytest.approx(4.2, abs=0.03)
+
+
+def test_a_range_snaps_its_start_and_its_end():
+    scene = put(noise(9.0, 0.005), 2.4, tone(2.9, 440.0))
+    found = snap(scene, RATE, 2.0, 5.0, text="A tone plays from 00:02 to 00:05")
+    assert found.start_s == pytest.approx(2.4, abs=0.03)
+    assert found.end_s == pytest.approx(5.3, abs=0.1)
+    assert (found.raw_start_s, found.raw_end_s) == (2.0, 5.0)
+
+
+def test_pure_noise_keeps_the_cited_time():
+    found = snap(noise(10.0, 0.05, seed=3), RATE, 4.0, 6.0, text="a bell rings")
+    assert found.kind == "none" and found.confidence == 0.0
+    assert (found.start_s, found.end_s) == (4.0, 6.0)
+
+
+def test_a_time_beyond_the_recording_is_kept():
+    assert snap(noise(3.0, 0.01), RATE, 5.0).kind == "none"
+
+
+def test_any_sample_rate_gives_the_same_onset():
+    scene = put(noise(8.0, 0.02), 4.41, click())
+    native = soxr.resample(scene, RATE, 44100).astype(np.float32)  # the same scene at 44.1 kHz
+    assert snap(native, 44100, 4.0).start_s == pytest.approx(snap(scene, RATE, 4.0).start_s, abs=0.005)
+
+
+def test_fast_speech_probabilities_match_silero():
+    import torch
+
+    from engine.grounding.speech import speech_probabilities
+    from engine.voice.vad import load_vad_model
+
+    samples = np.concatenate([np.zeros(RATE, np.float32), spoken("Hello there, how are you?")])
+    samples += noise(len(samples) / RATE, 0.003)
+    reference = load_vad_model().audio_forward(torch.from_numpy(samples)[None, :], RATE)[0].numpy()
+    assert np.allclose(speech_probabilities(samples), reference, atol=0.01)
+
+
+@pytest.mark.parametrize("kind", ["wav", "flac", "mp3"])
+def test_a_file_is_read_a_stretch_at_a_time_in_the_recordings_time(tmp_path: Path, kind: str):
+    from engine.audio import decode_audio
+    from engine.grounding.file_audio import FileAudio
+
+    t = np.arange(20 * 44100) / 44100
+    wave = (0.3 * np.sin(2 * np.pi * 220 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.7 * t))).astype(np.float32)
+    path = media.write_wav(tmp_path / "a.wav", wave, 44100) if kind == "wav" else (
+        media.write_encoded(tmp_path / f"a.{kind}", wave, 44100, kind)
+    )  # fmt: skip
+    whole = decode_audio(path)
+    stretch = FileAudio(path).read(12.25, 15.25)
+    expected = whole[round(12.25 * RATE) : round(15.25 * RATE)]
+    assert len(stretch) == len(expected)
+    assert np.max(np.abs(stretch - expected)) < 0.03
+
+
+def test_the_file_and_the_samples_snap_alike(tmp_path: Path):
+    from engine.grounding.file_audio import FileAudio
+
+    scene = put(put(noise(12.0, 0.01), 3.3, click()), 9.1, tone(0.4))
+    path = media.write_wav(tmp_path / "scene.wav", scene, RATE, subtype="FLOAT")
+    from_file, in_memory = Grounder(FileAudio(path)), Grounder(ArrayAudio(scene))
+    for cited in (3.0, 9.0):
+        assert from_file.snap(cited).start_s == pytest.approx(in_memory.snap(cited).start_s, abs=0.002)
+
+
+def test_a_snapped_step_plays_from_just_before_its_event():
+    scene = put(noise(10.0, 0.02), 5.63, click())
+    step = Step(0, 5.0, 5.0, "A knock at [00:05].")
+    grounded = ground_step(step, Grounder(ArrayAudio(scene)))
+    assert grounded.snapped and grounded.snapped_start_s == pytest.approx(5.63, abs=0.03)
+    assert (grounded.start_s, grounded.end_s) == (5.0, 5.0)  # the cited times stay
+    assert play_start(grounded) == pytest.approx(grounded.snapped_start_s - PRE_ROLL_S)
+    assert play_start(step) == 5.0 and play_start(unsnapped(grounded)) == 5.0
+    unanchored = Step(1, None, None, "No time here.")
+    assert ground_step(unanchored, Grounder(ArrayAudio(scene))) is unanchored
+
+
+def test_a_step_with_nothing_near_keeps_its_time_with_no_confidence():
+    step = ground_step(Step(0, 4.0, 4.0, "A bell at [00:04]."), Grounder(ArrayAudio(noise(10.0, 0.05))))
+    assert not step.snapped and step.confidence == 0.0 and play_start(step) == 4.0
