@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from app.voice_model import KOKORO, kokoro_download, kokoro_row, remove_kokoro
+from app.voice_model import KOKORO, is_voice, kokoro_download, remove_voice, voice_rows
 from engine.errors import CancelledError, HeronError, OutOfMemoryError
 from engine.model.fit import Machine, choose, cpu_machine, published_figures
 from engine.model.registry import MODELS, installed_models, model_dir
@@ -71,7 +71,7 @@ class ModelsPanel(QObject):
         super().__init__(parent)
         self.dialog, self.models_dir, self.current = dialog, models_dir, current
         self.server = server  # (address, token) when the model answers from a server
-        self.voice = ""  # the voice in use ("kokoro" marks its row in use); set by the app
+        self.voice = ""  # the voice in use (its row is marked in use); set by the app
         self.adapter = ""  # the folder of the adapter in use; set by the app
         dialog.adapters.remove_requested.connect(self.remove_adapter)
         self._cancel = threading.Event()
@@ -101,7 +101,7 @@ class ModelsPanel(QObject):
             )
             rows.append(ModelRow(spec.name, spec.title, spec.summary, spec.license, size, bool(found),
                                  spec.name == self.current))  # fmt: skip
-        rows.append(kokoro_row(self.models_dir, self.voice == KOKORO))
+        rows += voice_rows(self.models_dir, self.voice)
         self.dialog.set_rows(rows)
         self.refresh_adapters()
 
@@ -186,8 +186,8 @@ class ModelsPanel(QObject):
             self._thread.join(timeout)
 
     def remove(self, name: str) -> None:
-        if name == KOKORO:
-            remove_kokoro(self.models_dir)
+        if is_voice(name):
+            remove_voice(name, self.models_dir)
             self.refresh()
             return
         shutil.rmtree(model_dir(MODELS[name], self.models_dir), ignore_errors=True)
@@ -225,7 +225,7 @@ class ModelsPanel(QObject):
 
     def _finished(self, name: str) -> None:
         self.dialog.set_downloading(False)
-        title = MODELS[name].title if name in MODELS else "The Kokoro voice"
+        title = MODELS[name].title if name in MODELS else f"The {name.capitalize()} voice"
         self.dialog.show_message(f"{title} is ready.")
         self.refresh()
 

@@ -8,8 +8,9 @@ the window's conversation session.
 
 The microphone is open only while voice is in use: from the first press of "Hold to talk" or
 "Hands-free" until hands-free is off and nothing has happened for ``IDLE_CLOSE_S`` (systems
-show a "microphone in use" light; it should mean something). A remembered device that is gone,
-or a Kokoro voice that is not downloaded, gives a notice and the default instead; a microphone
+show a "microphone in use" light; it should mean something). A remembered device that is gone
+gives a notice and the default instead; a voice that does not open gives a notice that says why,
+and the next voice in Heron's order (Piper, Kokoro, eSpeak NG) speaks instead; a microphone
 that vanishes mid-conversation ends the turn with what was recorded, and the loop reopens on
 the default device.
 """
@@ -152,14 +153,14 @@ class VoiceBridge(QObject):
         loop = self.loop
         return loop is None or loop.wait_quiet(timeout)
 
-    def play(self, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
-        """Play a spoken question back on the voice's speaker."""
+    def play(self, samples: np.ndarray, rate: int = SAMPLE_RATE, output_device: str | None = None) -> None:
+        """Play a spoken question back (or a voice's preview) on the voice's speaker, or ``output_device``."""
         loop = self.loop
-        if loop is not None:
+        if loop is not None and output_device in (None, self.config.output_device):
             loop.player.play(samples, rate)
             self._touch()
             return
-        threading.Thread(target=self._play_alone, args=(samples, rate), daemon=True).start()
+        threading.Thread(target=self._play_alone, args=(samples, rate, output_device), daemon=True).start()
 
     def restart(self) -> None:
         with self._lock:
@@ -295,23 +296,40 @@ class VoiceBridge(QObject):
         return VoiceLoop.open(self.engine, self._voice(), microphone.device, speaker.device, options)
 
     def _voice(self):
-        from engine.speech.tts import open_voice
+        from app.voice_model import voices_dir
+        from engine.speech.voices import open_with_fallback
 
         config = self.config
-        try:
-            return open_voice(config.voice, self.models_dir, config.speaking_rate)
-        except HeronError as exc:
-            if config.voice == "espeak":
-                raise
-            self.notice.emit(f"{exc.message} Heron speaks with eSpeak NG meanwhile.")
-            return open_voice("espeak", self.models_dir, config.speaking_rate)
+        voice, notices = open_with_fallback(config.voice, self.models_dir, config.speaking_rate, voices_dir())
+        for notice in notices:
+            self.notice.emit(notice)
+        return voice
 
-    def _play_alone(self, samples: np.ndarray, rate: int) -> None:
+    def preview(self, voice: str, rate: float, output_device: str = "") -> None:
+        """Say a line with ``voice`` (Settings → Voice → Preview), in the background."""
+        threading.Thread(target=self._preview, args=(voice, rate, output_device), daemon=True).start()
+
+    def _preview(self, name: str, rate: float, output_device: str) -> None:
+        from app.voice_model import PREVIEW_TEXT, voices_dir
+        from engine.speech.spoken import spoken_form
+        from engine.speech.voices import open_with_fallback
+
+        try:
+            voice, notices = open_with_fallback(name, self.models_dir, rate, voices_dir())
+        except HeronError as exc:
+            self.notice.emit(exc.message)
+            return
+        for notice in notices:
+            self.notice.emit(notice)
+        self.play(voice.synthesize(spoken_form(PREVIEW_TEXT)), voice.sample_rate, output_device)
+
+    def _play_alone(self, samples: np.ndarray, rate: int, output_device: str | None = None) -> None:
         from engine.voice.devices import choose_device
         from engine.voice.playback import Player
 
+        device = self.config.output_device if output_device is None else output_device
         try:
-            speaker = choose_device("output", remembered=self.config.output_device or None)
+            speaker = choose_device("output", remembered=device or None)
             player = Player(speaker.device)
             player.start()
         except HeronError as exc:

@@ -1,32 +1,58 @@
-"""The Kokoro voice in the model manager: its row, its download and its removal.
+"""The voices in the model manager: their rows (with licences), Kokoro's download, removal.
 
-Kokoro's weights live in the models folder next to AF-Next, but it is a voice, not a model to
-answer with: "Use" makes it the voice Heron speaks with (Settings → Voice), not the model.
+Voices sit beside the AF-Next models, but they are not models to answer with: their rows are of
+kind "voice", and "Use" makes one the voice Heron speaks with (Settings → Voice). Piper and
+eSpeak NG come with the install; added Piper voices live in the voices folder
+(``heron models download piper URL|FOLDER``); Kokoro's weights in the models folder.
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ui.model_manager import ModelRow
+from app import paths
+from engine.model.registry import folder_size
+from engine.speech.voices import VoiceInfo, list_voices
+
+if TYPE_CHECKING:  # heron chat and heron models use this module without loading Qt
+    from ui.model_manager import ModelRow
 
 KOKORO = "kokoro"
+PREVIEW_TEXT = "Hello, I'm Heron. At [01:05], a dog barks twice."  # Settings → Voice → Preview
 _APPROX_BYTES = {"kokoro-v1_0.pth": 327_000_000, "config.json": 3_000}  # a voice pack: about 0.5 MB
 _VOICE_PACK_BYTES = 520_000
 
 
-def kokoro_row(models_dir: Path, in_use: bool = False) -> ModelRow:
-    from engine.speech.kokoro import LICENSE, is_installed, kokoro_dir
+def voices_dir() -> Path:
+    """Where added Piper voices go (beside the models folder, so that no voice is taken for a model)."""
+    return paths.data_dir() / "voices"
 
-    installed = is_installed(models_dir)
-    if installed:
-        size = sum(f.stat().st_size for f in kokoro_dir(models_dir).rglob("*") if f.is_file())
-        size_text = f"{size / 1e6:.0f} MB on disk"
+
+def is_voice(name: str) -> bool:
+    return name in ("piper", KOKORO, "espeak") or name.startswith("piper:")
+
+
+def voice_rows(models_dir: Path, in_use: str = "") -> list[ModelRow]:
+    """One row per voice Heron knows, installed or not, each with its licence."""
+    return [_row(info, models_dir, info.name == in_use) for info in list_voices(models_dir, voices_dir())]
+
+
+def _row(info: VoiceInfo, models_dir: Path, in_use: bool) -> ModelRow:
+    from ui.model_manager import ModelRow
+
+    if info.folder is not None:
+        size_text = f"{folder_size(info.folder) / 1e6:.0f} MB on disk"
+    elif info.installed:
+        size_text = "in the install"
     else:
         size_text = "about 0.33 GB to download"
-    summary = "A natural-sounding voice for spoken answers (eSpeak NG, built in, needs no download)"
-    return ModelRow(KOKORO, "Kokoro voice", summary, LICENSE, size_text, installed, in_use, importable=False)
+    can_fetch = info.name == KOKORO and info.folder is None and "heron[kokoro]" not in info.state
+    summary = info.summary if info.installed else f"{info.summary} {info.state[0].upper()}{info.state[1:]}."
+    return ModelRow(info.name, f"Voice: {info.title}", summary, info.licence, size_text,
+                    info.installed, in_use, importable=False, kind="voice",
+                    downloadable=can_fetch, removable=info.removable)  # fmt: skip
 
 
 def kokoro_download(models_dir: Path):
@@ -45,7 +71,8 @@ def kokoro_download(models_dir: Path):
     return work
 
 
-def remove_kokoro(models_dir: Path) -> None:
-    from engine.speech.kokoro import kokoro_dir
-
-    shutil.rmtree(kokoro_dir(models_dir), ignore_errors=True)
+def remove_voice(name: str, models_dir: Path) -> None:
+    """Delete an added voice's folder (never one that came with the install)."""
+    for info in list_voices(models_dir, voices_dir()):
+        if info.name == name and info.removable and info.folder is not None:
+            shutil.rmtree(info.folder, ignore_errors=True)

@@ -157,20 +157,31 @@ class VoiceTurns(QObject):
         self.bridge.interrupt()
 
     def attach_models(self, dialog, panel) -> None:
-        """The model manager's Kokoro row: "Use" makes it the voice Heron speaks with."""
-        from app.voice_model import KOKORO
-
+        """The model manager's voice rows: "Use this voice" makes one the voice Heron speaks with."""
         panel.voice = self.controller.settings.voice
         panel.refresh()
 
         def use(name: str) -> None:
-            if name == KOKORO:
-                self.controller.apply_settings({"voice": KOKORO})
-                panel.voice = KOKORO
-                panel.refresh()
-                self.window.statusBar().showMessage("Voice: Kokoro")
+            from engine.speech.voices import spoken_title
 
-        dialog.use_requested.connect(use)
+            self.controller.apply_settings({"voice": name})
+            panel.voice = name
+            panel.refresh()
+            self.window.statusBar().showMessage(f"Voice: {spoken_title(name)}")
+
+        dialog.use_voice_requested.connect(use)
+
+    def attach_settings(self, dialog) -> None:
+        """Settings → Voice: the installed voices, and Preview speaks a line with the chosen one."""
+        if dialog.property("heron_voices_attached"):
+            return
+        dialog.setProperty("heron_voices_attached", True)
+        from app.voice_model import voices_dir
+        from engine.speech.voices import installed_voices
+
+        voices = installed_voices(paths.models_dir(), voices_dir())
+        dialog.set_voices([(info.title, info.name) for info in voices])
+        dialog.preview_requested.connect(self.bridge.preview)
 
     def leave_conversation(self) -> None:
         """Another conversation opens: stop talking; unfinished answers still reach the history."""

@@ -138,6 +138,6 @@ def test_a_missing_device_and_voice_give_notices_and_fall_back(app, qtbot, sound
     window.input.hands_free.click()
     qtbot.waitUntil(lambda: listening(controller), timeout=15_000)
     assert any("not plugged in" in n and "instead" in n for n in notices), notices
-    assert any("heron models download kokoro" in n and "eSpeak" in n for n in notices), notices
+    assert any("heron models download kokoro" in n and "Piper instead" in n for n in notices), notices
     assert window.banner.isVisible()
-    assert controller.voice.bridge.loop.voice.name == "espeak"
+    assert controller.voice.bridge.loop.voice.name == "piper"  # the next voice in Heron's order

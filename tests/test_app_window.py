@@ -169,8 +169,8 @@ def test_model_manager_downloads_from_a_folder_standing_in_for_the_hub(app, qtbo
     window, controller = app
     panel = controller.open_models()
     dialog = controller.models_dialog
-    assert [r.name for r in dialog.rows()] == ["instruct", "think", "captioner", "kokoro"]
-    assert all("non-commercial" in r.licence for r in dialog.rows() if r.name != "kokoro")
+    assert [r.name for r in dialog.rows()] == ["instruct", "think", "captioner", "piper", "kokoro", "espeak"]
+    assert all("non-commercial" in r.licence for r in dialog.rows() if r.kind == "model")
     assert dialog.recommendation.text().startswith("Recommended: AF-Next Think")
     dialog.select("think")
     assert dialog.buttons["download"].isEnabled() and not dialog.buttons["use"].isEnabled()

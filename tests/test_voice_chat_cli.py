@@ -23,8 +23,13 @@ def parse(*argv: str) -> argparse.Namespace:
 def test_defaults():
     args = parse()
     assert (args.voice, args.rate, args.silence_ms, args.push_to_talk, args.no_echo_cancel) == (
-        "espeak", 1.0, 600, False, False)  # fmt: skip
+        "piper", 1.0, 600, False, False)  # fmt: skip
     assert args.run is chat.run
+
+
+@pytest.mark.parametrize("voice", ["piper", "Piper", "espeak", "kokoro", "piper:en_GB-alan-medium"])
+def test_every_voice_name_is_taken(voice):
+    assert parse("--voice", voice).voice == (voice.lower() if ":" not in voice else voice)
 
 
 def test_every_option():
@@ -37,7 +42,7 @@ def test_every_option():
 
 
 @pytest.mark.parametrize(("option", "value"), [("--rate", "fast"), ("--rate", "9"), ("--silence-ms", "50"),
-                                               ("--voice", "robot")])  # fmt: skip
+                                               ("--voice", "robot"), ("--voice", "piper:")])  # fmt: skip
 def test_bad_values_are_refused(option, value, capsys):
     with pytest.raises(SystemExit):
         parse(option, value)

@@ -30,7 +30,10 @@ class ModelRow:
     size: str  # "9.8 GB on disk" or "about 16.5 GB to download"
     installed: bool
     in_use: bool = False
-    importable: bool = True  # a folder can hold it (AF-Next checkpoints; not the Kokoro voice)
+    importable: bool = True  # a folder can hold it (AF-Next checkpoints; not the voices)
+    kind: str = "model"  # "model" answers questions; "voice" speaks the answers
+    downloadable: bool = True  # Download fetches it (not a voice that comes with the install)
+    removable: bool = True  # Remove may delete it (not a voice that comes with the install)
 
 
 COLUMNS = ("Model", "What it is for", "Size", "Status", "Licence")
@@ -40,7 +43,8 @@ class ModelManager(QDialog):
     download_requested = Signal(str)
     cancel_requested = Signal()
     import_requested = Signal(str)  # the variant the folder holds; the app asks for the folder
-    use_requested = Signal(str)
+    use_requested = Signal(str)  # a model row's name
+    use_voice_requested = Signal(str)  # a voice row's name
     remove_requested = Signal(str)
 
     def __init__(self, parent=None):
@@ -148,10 +152,12 @@ class ModelManager(QDialog):
     def _update_buttons(self) -> None:
         row = self._selected_row()
         busy = getattr(self, "_downloading", False)
-        self.buttons["download"].setEnabled(bool(row) and not row.installed and not busy)
+        self.buttons["download"].setEnabled(bool(row) and row.downloadable and not row.installed and not busy)
         self.buttons["import"].setEnabled(bool(row) and row.importable and not busy)
         self.buttons["use"].setEnabled(bool(row) and row.installed)
-        self.buttons["remove"].setEnabled(bool(row) and row.installed and not row.in_use and not busy)
+        self.buttons["use"].setText("Use this voice" if row and row.kind == "voice" else "Use this model")
+        removable = bool(row) and row.removable and (row.installed or row.kind == "voice")
+        self.buttons["remove"].setEnabled(removable and not row.in_use and not busy)
 
     def _download(self) -> None:
         if name := self.selected():
@@ -162,8 +168,9 @@ class ModelManager(QDialog):
             self.import_requested.emit(name)
 
     def _use(self) -> None:
-        if name := self.selected():
-            self.use_requested.emit(name)
+        row = self._selected_row()
+        if row is not None:
+            (self.use_voice_requested if row.kind == "voice" else self.use_requested).emit(row.name)
 
     def _remove(self) -> None:
         if name := self.selected():

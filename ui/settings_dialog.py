@@ -33,13 +33,16 @@ PRECISIONS = [
 DEVICES = [("Automatic", ""), ("GPU (CUDA)", "cuda"), ("CPU", "cpu")]
 ENGINES = [("On this computer", "local"), ("A server (heron serve, or OpenAI-compatible)", "server")]
 THEMES = [("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")]
-VOICES = [("eSpeak NG (built in)", "espeak"), ("Kokoro (natural; download it first)", "kokoro")]
+# Until the app lists the installed voices (set_voices): the ones every install has, and Kokoro.
+VOICES = [("Piper (natural, built in)", "piper"), ("Kokoro (natural; download it first)", "kokoro"),
+          ("eSpeak NG (built in)", "espeak")]  # fmt: skip
 
 
 class SettingsDialog(QDialog):
     input_device_changed = Signal(str)  # the app starts a level monitor on it
     test_sound_requested = Signal(str)  # output device name
     test_server_requested = Signal(str, str)  # URL, token: the app tries them and calls show_server_status
+    preview_requested = Signal(str, float, str)  # voice, speaking rate, output device: the app speaks a line
 
     def __init__(
         self, values: dict, models: list[tuple[str, str]], inputs: list[str], outputs: list[str], parent=None
@@ -134,7 +137,13 @@ class SettingsDialog(QDialog):
 
     def _voice_tab(self) -> QWidget:
         form, page = self._page()
-        self._combo(form, "voice", "Voice", VOICES, "The voice Heron answers with")
+        self._combo(
+            form, "voice", "Voice", VOICES, "The voice Heron answers with (Tools → Models adds voices)"
+        )
+        self.preview = QPushButton("Preview", toolTip="Hear the chosen voice at the chosen rate")
+        self.preview.setAccessibleName("Preview voice")
+        self.preview.clicked.connect(self._preview)
+        form.addRow("", self.preview)
         rate = QDoubleSpinBox(minimum=0.5, maximum=2.0, singleStep=0.1, decimals=1)
         self._add(form, "speaking_rate", "Speaking rate", rate, "1.0 is normal speed")
         sensitivity = QSlider(minimum=10, maximum=90)
@@ -149,6 +158,22 @@ class SettingsDialog(QDialog):
             form, "echo_cancel", "Cancel echo (lets Heron hear you over its own voice, no headset needed)"
         )
         return page
+
+    def set_voices(self, choices: list[tuple[str, str]]) -> None:
+        """The installed voices as (title, name); the chosen one stays chosen."""
+        combo = self._fields["voice"]
+        current = combo.currentData()
+        combo.clear()
+        for text, value in choices:
+            combo.addItem(text, value)
+        self.set_values({"voice": current}, only=("voice",))
+
+    def _preview(self) -> None:
+        self.preview_requested.emit(
+            self._fields["voice"].currentData(),
+            self._fields["speaking_rate"].value(),
+            self._fields["output_device"].currentData() or "",
+        )
 
     def _look_tab(self) -> QWidget:
         form, page = self._page()
@@ -177,8 +202,10 @@ class SettingsDialog(QDialog):
         self._add(form, key, "", box, label)
         box.setAccessibleName(label)
 
-    def set_values(self, values: dict) -> None:
+    def set_values(self, values: dict, only: tuple[str, ...] | None = None) -> None:
         for key, widget in self._fields.items():
+            if only is not None and key not in only:
+                continue
             value = values.get(key)
             if isinstance(widget, QComboBox):
                 index = widget.findData(value)

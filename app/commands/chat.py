@@ -28,7 +28,9 @@ def register(commands) -> None:
     parser.add_argument(
         "--list-devices", action="store_true", help="list microphones and speakers, then exit"
     )
-    parser.add_argument("--voice", choices=("espeak", "kokoro"), default="espeak", help="default: espeak")
+    parser.add_argument("--voice", type=_voice_name, default="piper", metavar="VOICE",
+                        help="piper (the default), piper:NAME (an added Piper voice), kokoro or espeak; "
+                        "one that does not load falls back to the next (heron models list shows them)")  # fmt: skip
     parser.add_argument(
         "--rate", type=_speaking_rate, default=1.0, help="speaking rate, 0.5 to 2 (default: 1)"
     )
@@ -50,6 +52,15 @@ def _speaking_rate(value: str) -> float:
     if not 0.3 <= rate <= 3.0:
         raise argparse.ArgumentTypeError(f"must be a number from 0.3 to 3, not {value!r}")
     return rate
+
+
+def _voice_name(value: str) -> str:
+    from engine.speech.tts import VOICES
+
+    name = value.strip().lower() if ":" not in value else value.strip()
+    if name in VOICES or (name.startswith("piper:") and len(name) > len("piper:")):
+        return name
+    raise argparse.ArgumentTypeError(f"must be one of {', '.join(VOICES)} or piper:NAME, not {value!r}")
 
 
 def _silence(value: str) -> int:
@@ -86,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _open_loop(args: argparse.Namespace, store):
     from app.engines import open_engine
+    from app.voice_model import voices_dir
     from engine.history.session import ConversationSession
-    from engine.speech.tts import open_voice
+    from engine.speech.voices import open_with_fallback
     from engine.voice.devices import resolve_devices
     from engine.voice.loop import ChatOptions, VoiceLoop
     from engine.voice.vad import VadOptions
@@ -101,7 +113,9 @@ def _open_loop(args: argparse.Namespace, store):
     for choice in (microphone, speaker):
         if choice.notice:
             print(f"heron: {choice.notice}", file=sys.stderr)
-    voice = open_voice(args.voice, paths.models_dir(), args.rate)
+    voice, notices = open_with_fallback(args.voice, paths.models_dir(), args.rate, voices_dir())
+    for notice in notices:
+        print(f"heron: {notice}", file=sys.stderr)
     options = ChatOptions(
         model=model,
         vad=VadOptions(silence_ms=args.silence_ms),

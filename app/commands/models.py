@@ -1,4 +1,4 @@
-"""``heron models list|download|path``: the AF-Next checkpoints and the Kokoro voice on this machine."""
+"""``heron models list|download|path``: the AF-Next checkpoints and the voices on this machine."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 import time
 
 from app import paths
+from engine.errors import RequestError
 
 GiB = 1024**3
 
@@ -18,7 +19,11 @@ def register(commands) -> None:
         run=run_list
     )
     download = actions.add_parser("download", help="download a model (resumes if interrupted)")
-    download.add_argument("name", help="instruct, think, captioner, or kokoro (the natural voice)")
+    download.add_argument(
+        "name", help="instruct, think, captioner, kokoro (a voice), or piper (a Piper voice)"
+    )
+    download.add_argument("source", nargs="?", metavar="URL|FOLDER",
+                          help="for piper: the voice's .onnx (URL or file) or a folder holding one")  # fmt: skip
     download.set_defaults(run=run_download)
     where = actions.add_parser("path", help="print the folder of an installed model")
     where.add_argument("name", help="instruct, think, captioner or a folder")
@@ -42,8 +47,8 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"{'':<10} licence: {spec.license} ({spec.url})")
     for other in installed.values():
         print(f"{other.name:<10} {'local folder':<18} {other.size_bytes / GiB:.1f} GiB  {other.path}")
-    _list_kokoro()
     print(f"\nModels folder: {paths.models_dir()}")
+    _list_voices()
     _list_adapters()
     return 0
 
@@ -60,26 +65,32 @@ def _list_adapters() -> None:
     print(f"Adapters folder: {paths.adapters_dir()}")
 
 
-def _list_kokoro() -> None:
-    from engine.speech.kokoro import LICENSE, REPO_ID, is_installed, kokoro_dir
+def _list_voices() -> None:
+    """Every voice, the one heron chat would take first at the top, with its licence."""
+    from app.voice_model import voices_dir
+    from engine.model.registry import folder_size
+    from engine.speech.voices import list_voices
 
-    if is_installed(paths.models_dir()):
-        folder = kokoro_dir(paths.models_dir())
-        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-        state = f"installed, {size / 1e6:.0f} MB (heron chat --voice kokoro)"
-    else:
-        state = "not downloaded, ~330 MB: heron models download kokoro"
-    print(f"{'kokoro':<10} {'Kokoro voice':<18} {state}")
-    print(f"{'':<10} A natural-sounding voice for spoken answers (eSpeak NG is built in).")
-    print(f"{'':<10} licence: {LICENSE} (https://huggingface.co/{REPO_ID})")
+    print("\nVoices (heron chat --voice NAME; the first that loads speaks):")
+    for info in list_voices(paths.models_dir(), voices_dir()):
+        size = f", {folder_size(info.folder) / 1e6:.0f} MB" if info.folder else ""
+        print(f"{info.name:<10} {info.title}: {info.state}{size}")
+        print(f"{'':<10} {info.summary}")
+        print(f"{'':<10} licence: {info.licence}")
+    print(f"Voices folder: {voices_dir()} (add a Piper voice: heron models download piper URL|FOLDER)")
 
 
 def run_download(args: argparse.Namespace) -> int:
     from engine.model.download import download_model
     from engine.model.registry import get_spec
 
-    if args.name.strip().lower() == "kokoro":
+    name = args.name.strip().lower()
+    if name == "kokoro":
         return _download_kokoro()
+    if name == "piper":
+        return _download_piper(args.source)
+    if args.source:
+        raise RequestError(f"Only a Piper voice takes a URL or folder: heron models download {name}")
     spec = get_spec(args.name)
     print(f"{spec.title}: {spec.license}", file=sys.stderr)
     folder = download_model(spec, paths.models_dir(), on_progress=ProgressBar())
@@ -103,6 +114,34 @@ def _download_kokoro() -> int:
     finally:
         print(file=sys.stderr)  # end the progress line, also before an error message
     print(folder)
+    return 0
+
+
+def _download_piper(source: str | None) -> int:
+    from app.voice_model import voices_dir
+    from engine.speech.piper import PIPER_LICENSE
+    from engine.speech.piper_voices import voice_name
+    from engine.speech.voice_download import add_piper_voice
+    from engine.speech.voices import list_voices
+
+    if not source:
+        raise RequestError(
+            "Give the voice: heron models download piper URL|FOLDER (a Piper voice's .onnx, its .onnx.json "
+            "beside it; voices are listed at https://huggingface.co/rhasspy/piper-voices)."
+        )
+    print(f"Piper voice from {source} (Piper: {PIPER_LICENSE}; the voice's licence is in its model card)",
+          file=sys.stderr)  # fmt: skip
+    try:
+        files = add_piper_voice(source, voices_dir(), on_progress=ProgressBar())
+    finally:
+        print(file=sys.stderr)
+    name = voice_name(files.stem)
+    info = next(v for v in list_voices(paths.models_dir(), voices_dir()) if v.name == name)
+    print(
+        f"Added {info.title}: licence {info.licence}. Speak with it: heron chat --voice {name}",
+        file=sys.stderr,
+    )
+    print(files.model.parent)
     return 0
 
 

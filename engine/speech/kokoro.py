@@ -5,7 +5,8 @@ Runs through the ``kokoro`` package's ``KModel`` on weights in ``models_dir/koko
 with espeak-ng (through misaki's espeak mapping to Kokoro's phoneme set), which needs no spaCy
 model download; Kokoro's own English G2P (misaki.en, which does) is used when its spaCy model
 ``en_core_web_sm`` is installed. Importing torch and the model takes seconds: open the voice
-once, early, off the audio threads.
+once, early, off the audio threads. Its packages (kokoro, misaki, spaCy: about 290 MB) are the
+optional extra ``heron[kokoro]``; Piper is the natural voice every install has.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class KokoroVoice:
         if missing:
             raise ModelMissingError(
                 f"The Kokoro voice is not installed ({', '.join(missing)} missing in {folder}): "
-                "run `heron models download kokoro`, or use --voice espeak."
+                "run `heron models download kokoro`."
             )
         self.rate = rate
         self.model, self.pack = _load_model(config_path, weights, voice_path, device)
@@ -158,7 +159,9 @@ def _load_model(config_path: Path, weights: Path, voice_path: Path, device: str)
     try:
         from kokoro.model import KModel
     except ImportError as exc:
-        raise ModelError("The Kokoro voice needs the kokoro package: run `pip install kokoro`.") from exc
+        raise ModelError(
+            'The Kokoro voice needs its optional packages: run `pip install "heron[kokoro]"`.'
+        ) from exc
     try:
         config = json.loads(read_limited(config_path, MAX_CONFIG_BYTES))
     except (FileRefusedError, ValueError) as exc:
