@@ -15,10 +15,11 @@ from app import paths
 from app.commands import EXIT_INTERRUPTED
 from app.commands.options import add_model_options, add_server_option, token_count
 from engine.errors import HeronError
-from engine.events import Done, Error, Event, Finish, Progress, TextDelta, ThinkDelta, stage_label
+from engine.events import Done, Error, Event, Finish, Progress, Step, TextDelta, ThinkDelta, stage_label
 from engine.requests import AskRequest, ModelChoice, TurnSpec
 
 if TYPE_CHECKING:
+    from engine.grounding import StepSnapper
     from engine.history.session import ActiveTurn
     from engine.interface import Engine
 
@@ -50,6 +51,11 @@ def register(commands) -> None:
     parser.add_argument("--think", action="store_true", help="reason step by step before answering")
     parser.add_argument("--max-new-tokens", type=token_count, default=512, metavar="N", help="default: 512")
     parser.add_argument("--json", action="store_true", help="print one JSON object per event per line")
+    parser.add_argument(
+        "--no-snap",
+        action="store_true",
+        help="keep the times steps cite as the model wrote them (default: snapped to the event's start)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -129,16 +135,34 @@ def run(args: argparse.Namespace) -> int:
         turn = session.begin_typed(question, audio, duration)
         engine = open_engine(args.server, str(paths.logs_dir()))
         printer = JsonPrinter() if args.json else TextPrinter(verbose=args.verbose)
+        snapper = step_snapper(asked, enabled=not args.no_snap)
         try:
-            return _stream(engine, replace(asked, turns=turn.request_turns), printer, turn, session)
+            return _stream(engine, replace(asked, turns=turn.request_turns), printer, turn, session, snapper)
         finally:
             engine.shutdown()
 
 
-def _stream(engine: Engine, request: AskRequest, printer, turn: ActiveTurn, session) -> int:
+def step_snapper(request: AskRequest, enabled: bool = True) -> StepSnapper:
+    """Snaps the steps against the conversation's latest recording, read from its file a stretch at
+    a time (the engine decoded it in its own process)."""
+    from engine.grounding import StepSnapper
+    from engine.grounding.file_audio import FileAudio
+
+    recording = next((t.audio_path for t in reversed(request.turns) if t.audio_path), None)
+    if not enabled or recording is None:
+        return StepSnapper(None, enabled)
+    try:
+        return StepSnapper(FileAudio(recording))
+    except HeronError:  # unreadable now: the answer is what matters, its steps stay as cited
+        return StepSnapper(None)
+
+
+def _stream(engine: Engine, request: AskRequest, printer, turn: ActiveTurn, session, snapper) -> int:
     status = 0
     with cancelled_by_signals(engine.cancel) as stopped:
         for event in engine.ask(request):  # a stop ends it with Done.cancelled(), saved like any end
+            if isinstance(event, Step):
+                event = snapper.ground(event)  # snapped before the history keeps it
             turn.on_event(event)
             if isinstance(event, Done):
                 event = Done(

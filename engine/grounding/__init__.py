@@ -2,14 +2,15 @@
 
 ``snap(audio, sample_rate, start_s, end_s, text)`` answers for one anchor; a ``Grounder`` snaps
 many on one recording (``ArrayAudio`` in memory, ``engine.grounding.file_audio.FileAudio`` from
-a file), analysing each part of it once. ``ground_step`` fills a ``Step``'s snapped fields and
-``play_start`` says where a click on it plays from. Nothing here imports torch until audio is
+a file), analysing each part of it once. ``ground_step`` fills a ``Step``'s snapped fields (a
+``StepSnapper`` does it for a recording's steps, once each, or not at all when snapping is off)
+and ``play_start`` says where a click on it plays from. Nothing here imports torch until audio is
 analysed.
 """
 
 from engine.grounding.snap import Grounder, Snapped, snap
 from engine.grounding.source import ArrayAudio, AudioSource
-from engine.grounding.steps import PRE_ROLL_S, ground_step, play_start, unsnapped
+from engine.grounding.steps import PRE_ROLL_S, StepSnapper, ground_step, play_start, unsnapped
 
 __all__ = [
     "PRE_ROLL_S",
@@ -17,6 +18,7 @@ __all__ = [
     "AudioSource",
     "Grounder",
     "Snapped",
+    "StepSnapper",
     "ground_step",
     "play_start",
     "snap",

@@ -32,6 +32,18 @@ def speech_probabilities(samples: np.ndarray) -> np.ndarray:
         return _runner()(padded, count)
 
 
+def warm_up() -> threading.Thread:
+    """Load torch and silero in the background now, so that the first snap does not wait ~1 s."""
+
+    def load() -> None:
+        with _lock:
+            _runner()
+
+    thread = threading.Thread(target=load, name="heron-grounding-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 @functools.cache
 def _runner():
     """The fast path when it agrees with silero's own loop, else the loop."""
