@@ -1,7 +1,9 @@
 """Export a conversation as Markdown (to read), JSON (full fidelity, reads back) or subtitles.
 
 Subtitles (WebVTT, SRT) turn each time-anchored reasoning step into a cue on the recording's
-timeline, so a media player shows the model's reasoning at the moments it cites.
+timeline, so a media player shows the model's reasoning at the moments it cites: from where the
+cited event really starts when the step was snapped to it (``engine.grounding``), else from the
+cited time. Markdown shows the times as cited; JSON keeps both.
 """
 
 from __future__ import annotations
@@ -235,15 +237,32 @@ def cues(record: ConversationRecord, recording_id: int | None = None) -> list[Cu
         if recording_id is not None and on[turn.id] != recording_id:
             continue
         for step in turn.steps:
-            start = _start(step)
-            if start is None or not _one_line(step.text):
+            span = _cue_span(step)
+            if span is None or not _one_line(step.text):
                 continue
-            end = _end(step, start)
-            if end == start:
-                end = start + MOMENT_CUE_S
-            found.append((start, end, turn.position, step.index, _one_line(step.text)))
+            found.append((*span, turn.position, step.index, _one_line(step.text)))
     found.sort()
     return [Cue(start, end, text) for start, end, _, _, text in found]
+
+
+def _cue_span(step: Step) -> tuple[float, float] | None:
+    """Where a step's cue shows: its snapped event (when snapped), else its cited moment or range;
+    a moment stays on screen at least ``MOMENT_CUE_S``."""
+    if step.snapped and math.isfinite(step.snapped_start_s):
+        start = float(step.snapped_start_s)
+        end = _finite(step.snapped_end_s, start)
+        if step.end_s is None or step.end_s == step.start_s:
+            end = max(end, start + MOMENT_CUE_S)
+    else:
+        start = _start(step)
+        if start is None:
+            return None
+        end = _end(step, start)
+    return start, end if end > start else start + MOMENT_CUE_S
+
+
+def _finite(value: float | None, default: float) -> float:
+    return float(value) if value is not None and math.isfinite(value) else default
 
 
 def _vtt_text(text: str) -> str:
