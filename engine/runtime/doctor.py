@@ -64,6 +64,14 @@ def _cuda() -> Check:
     import torch
 
     if not torch.cuda.is_available():
+        if torch.version.cuda is None and nvidia_driver_present():
+            return Check(
+                "CUDA GPU",
+                WARN,
+                "an NVIDIA driver is installed, but this Heron's PyTorch is the CPU-only build",
+                "Install the CUDA build: `pipx install heron` on Linux (PyPI's torch has CUDA), "
+                "or the heron-…-cuda bundle (see packaging/README.md).",
+            )
         return Check(
             "CUDA GPU",
             WARN,
@@ -76,6 +84,11 @@ def _cuda() -> Check:
     if total < 8 * GiB:
         return Check("CUDA GPU", WARN, detail, "Under 8 GB: use --precision nf4 and shorter recordings.")
     return Check("CUDA GPU", OK, detail)
+
+
+def nvidia_driver_present() -> bool:
+    """An NVIDIA kernel driver (Linux) or its command-line tool: a GPU PyTorch could use with CUDA."""
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
 
 
 def _bitsandbytes() -> Check:
