@@ -22,6 +22,7 @@ from app.settings import Settings, add_recent_file, open_settings, recent_files
 from app.voice_turns import VoiceTurns
 from engine.audio import SAMPLE_RATE
 from engine.events import Done, Error, Event, Progress, Step, stage_label
+from engine.grounding import ArrayAudio, StepSnapper, play_start
 from engine.history import HistoryError, HistoryStore, TurnState
 from engine.history.session import ActiveTurn, ConversationSession, delete_conversation
 from engine.interface import Engine, EngineState
@@ -51,6 +52,7 @@ class Controller(QObject):
         self.player = player or RecordingPlayer(self)
         self.loader = RecordingLoader(paths.cache_dir(), self)
         self.store = HistoryStore(paths.history_path())
+        self.snapper = StepSnapper(None, self.settings.snap_to_events)  # steps → their events' starts
         self.session = ConversationSession(self.store, paths.spoken_dir(), self.settings.model)
         self.turn_view = None  # the chat's view of the typed turn being answered
         self.active: ActiveTurn | None = None  # … and the turn itself
@@ -136,12 +138,12 @@ class Controller(QObject):
         duration_s = len(samples) / SAMPLE_RATE
         self.session.set_recording(path, duration_s)
         self.player.set_samples(samples)
+        self.snapper.use(ArrayAudio(samples, SAMPLE_RATE))
         self.window.waveform.set_peaks(peaks)
         self.window.progress.hide()
         self.window.recording_label.setText(f"{Path(path).name} · {clock(duration_s)}")
         self.window.set_recent(add_recent_file(self.qsettings, path))
-        if self.window.chat.current is not None:
-            self.show_steps_of(self.window.chat.current)
+        self.ground_steps()
 
     @Slot(str, str)
     def _recording_failed(self, path: str, message: str) -> None:
@@ -184,6 +186,8 @@ class Controller(QObject):
     @Slot(object)
     def on_event(self, event: Event) -> None:
         view, turn = self.turn_view, self.active
+        if isinstance(event, Step):
+            event = self.snapper.ground(event)  # snapped before the history keeps it
         if turn is not None:
             turn.on_event(event)
         if isinstance(event, Progress):
@@ -216,14 +220,20 @@ class Controller(QObject):
 
     # -- steps and playback ----------------------------------------------------------------------
     def show_steps_of(self, view) -> None:
-        """The waveform shows the steps of ``view``'s turn (the focused or streaming one)."""
+        """The waveform shows the steps of ``view``'s turn (the focused or streaming one), snapped."""
+        view.map_steps(self.snapper.ground)  # a no-op for steps already snapped (spoken turns' are not)
         self.window.waveform.set_steps([*view.steps.steps(), *view.answer_steps])
+
+    def ground_steps(self) -> None:
+        """Every turn's steps snapped to the open recording (or as cited, with snapping off)."""
+        for view in self.window.chat.turns:
+            self.show_steps_of(view)  # the current turn, last, is the one the waveform keeps
 
     @Slot(object)
     def activate_step(self, step: Step) -> None:
-        """Click or Enter on a step: play from its moment, show and highlight it."""
+        """Click or Enter on a step: play from just before the event it names, show and highlight it."""
         self.window.waveform.highlight_step(step.index)
-        self.play_from(step.start_s)
+        self.play_from(play_start(self.snapper.ground(step)))
 
     @Slot(float)
     def play_from(self, seconds: float) -> None:
@@ -365,6 +375,8 @@ class Controller(QObject):
             self._switch_engine()
         apply_theme(self.settings.theme)
         self.voice.apply_settings()
+        self.snapper.enabled = self.settings.snap_to_events
+        self.ground_steps()
 
     def _switch_engine(self) -> None:
         """Answer from where the settings now say; the old engine lets its model go."""

@@ -19,6 +19,7 @@ class Settings:
     server_url: str = ""
     server_token: str = ""  # kept with the other settings, readable by this user only
     think: bool = False
+    snap_to_events: bool = True  # a step plays from where its event starts, not the whole second cited
     max_new_tokens: int = 512
     input_device: str = ""
     output_device: str = ""

@@ -74,6 +74,7 @@ class SettingsDialog(QDialog):
         self._combo(form, "precision", "Precision", PRECISIONS, "Smaller precisions use less GPU memory")
         self._combo(form, "device", "Run on", DEVICES, "Where the model runs")
         self._check(form, "think", "Reason step by step (shows the reasoning with its times)")
+        self._check(form, "snap_to_events", "Snap cited times to where the event starts in the audio")
         tokens = QSpinBox(minimum=16, maximum=8192, singleStep=64)
         self._add(
             form, "max_new_tokens", "Longest answer (tokens)", tokens, "The answer stops at this length"

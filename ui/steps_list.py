@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
 from engine.events import Step
-from ui.timefmt import anchor_label
+from ui.timefmt import anchor_label, snap_note
 
 STEP_ROLE = Qt.ItemDataRole.UserRole
 
@@ -28,17 +30,31 @@ class StepsList(QListWidget):
         self.itemEntered.connect(lambda item: self.step_hovered.emit(item.data(STEP_ROLE)))
 
     def add_step(self, step: Step) -> None:
-        label = anchor_label(step.start_s, step.end_s)
-        warning = "  (beyond the end of the recording)" if step.past_end else ""
-        item = QListWidgetItem(f"{label} {step.text}{warning}".strip())
-        item.setData(STEP_ROLE, step)
-        if step.start_s is not None:
-            item.setToolTip(f"Play from {label}")
+        item = QListWidgetItem()
+        self._show(item, step)
         self.addItem(item)
         self._fit_height()
 
     def steps(self) -> list[Step]:
         return [self.item(i).data(STEP_ROLE) for i in range(self.count())]
+
+    def map_steps(self, change: Callable[[Step], Step]) -> None:
+        """Replace each step by ``change(step)`` (e.g. the same step snapped to its event)."""
+        for row in range(self.count()):
+            item = self.item(row)
+            step = change(item.data(STEP_ROLE))
+            if step != item.data(STEP_ROLE):
+                self._show(item, step)
+
+    def _show(self, item: QListWidgetItem, step: Step) -> None:
+        """The step as cited, with where it really plays from in its tooltip."""
+        label = anchor_label(step.start_s, step.end_s)
+        warning = "  (beyond the end of the recording)" if step.past_end else ""
+        item.setText(f"{label} {step.text}{warning}".strip())
+        item.setData(STEP_ROLE, step)
+        if step.start_s is not None:
+            note = snap_note(step)
+            item.setToolTip(f"{note} (click to play from there)" if step.snapped else f"Play from {label}")
 
     def highlight(self, index: int | None) -> None:
         """Select the step with this index (hovered on the waveform), or none."""

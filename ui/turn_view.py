@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
@@ -10,7 +11,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBro
 
 from engine.events import Done, Error, Event, Finish, Step, TextDelta, ThinkDelta
 from ui.steps_list import StepsList
-from ui.timefmt import anchor_label
+from ui.timefmt import anchor_label, snap_note
 
 RENDER_EVERY_MS = 33
 
@@ -95,6 +96,14 @@ class TurnView(QFrame):
         self.steps.setVisible(self.reasoning_toggle.isChecked())
         self.steps.add_step(step)
 
+    def map_steps(self, change: Callable[[Step], Step]) -> None:
+        """Replace every step by ``change(step)`` (e.g. snapped to its event): list, links and all."""
+        self.steps.map_steps(change)
+        answer_steps = [change(step) for step in self.answer_steps]
+        if answer_steps != self.answer_steps:
+            self.answer_steps = answer_steps
+            self._render_answer()
+
     def finish(self, stats: dict) -> None:
         self._render_soon.stop()
         self._render_answer()
@@ -129,8 +138,10 @@ class TurnView(QFrame):
                 continue
             pieces.append(html.escape(self.answer_text[last : step.char_start]))
             cited = html.escape(self.answer_text[step.char_start : step.char_end])
-            title = f"Play from {anchor_label(step.start_s, step.end_s)}"
-            pieces.append(f'<a href="t:{step.start_s}" title="{title}">{cited}</a>')
+            title = html.escape(
+                snap_note(step) if step.snapped else f"Play from {anchor_label(step.start_s, step.end_s)}"
+            )
+            pieces.append(f'<a href="step:{step.index}" title="{title}">{cited}</a>')
             last = step.char_end
         pieces.append(html.escape(self.answer_text[last:]))
         self.answer.setHtml("<p>" + "".join(pieces).replace("\n", "<br>") + "</p>")
@@ -142,5 +153,10 @@ class TurnView(QFrame):
         self.answer.setFixedHeight(int(document.size().height()) + 2 * self.answer.frameWidth() + 4)
 
     def _link_clicked(self, url) -> None:
-        if url.scheme() == "t":
+        """A time in the answer plays its step, like a click in the list (``t:`` links: a bare time)."""
+        if url.scheme() == "step":
+            step = next((s for s in self.answer_steps if str(s.index) == url.path()), None)
+            if step is not None:
+                self.step_activated.emit(step)
+        elif url.scheme() == "t":
             self.seek_requested.emit(float(url.path()))

@@ -24,6 +24,7 @@ class Colors:
     error_region: QColor
     error_region_hot: QColor
     flag_ink: QColor
+    raw_tick: QColor  # where a snapped step was cited: faint
     playhead: QColor
     focus: QColor
     placeholder: QColor
@@ -45,6 +46,7 @@ class Colors:
             error_region=_alpha(error, 0.18),
             error_region_hot=_alpha(error, 0.4),
             flag_ink=QColor("#000000") if dark else QColor("#ffffff"),
+            raw_tick=_alpha(step, 0.55),
             playhead=palette.color(QPalette.ColorRole.Text),
             focus=palette.color(QPalette.ColorRole.Highlight),
             placeholder=palette.color(QPalette.ColorRole.PlaceholderText),

@@ -1,8 +1,10 @@
 """Where each time-anchored reasoning step lands on the waveform, and which one is under the mouse.
 
 A step citing a moment becomes a vertical line, one citing a range a shaded region; both get a
-small numbered flag at their start. Steps that cite a time past the end of the recording are
-clamped to the end and flagged ``past_end`` so the painter can show the model's error.
+small numbered flag at their start. A step snapped to its event (``engine.grounding``) is drawn
+over the event's extent instead, with a faint tick where the model cited it. Steps that cite a
+time past the end of the recording are clamped to the end and flagged ``past_end`` so the
+painter can show the model's error.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Mark:
     past_end: bool  # the step is flagged: the model cited a time it did not hear
     clamped: bool  # the cited time lies beyond the recording: drawn at its end
     flag: QRectF | None  # None when there was no room for it
+    raw_x: float | None = None  # a snapped step: where the model cited it
 
     def contains_x(self, x: float) -> bool:
         if self.moment or self.x1 - self.x0 < 2 * HIT_PX:
@@ -48,10 +51,8 @@ def layout_marks(
     """Marks for the anchored steps that show in ``view``, with flags stacked below ``top``."""
     marks: list[Mark] = []
     row_ends = [float("-inf")] * FLAG_ROWS
-    anchored = sorted((s for s in steps if s.start_s is not None), key=lambda s: (s.start_s, s.index))
-    for step in anchored:
-        start = step.start_s
-        end = step.end_s if step.end_s is not None else start
+    spans = sorted((_span(s), s.index, s) for s in steps if s.start_s is not None)
+    for (start, end), _, step in spans:
         clamped = max(start, end) > view.duration
         past_end = step.past_end or clamped
         start, end = min(start, view.duration), min(max(end, start), view.duration)
@@ -66,9 +67,17 @@ def layout_marks(
         if row is not None:
             flag = QRectF(left, top + row * flag_height, width, flag_height)
             row_ends[row] = left + width
-        moment = step.end_s is None or step.end_s == step.start_s
-        marks.append(Mark(step.index, label, x0, x1, moment, past_end, clamped, flag))
+        raw_x = view.x_of(min(step.start_s, view.duration)) if step.snapped else None
+        moment = end == start or x1 - x0 < 2 * HIT_PX  # too narrow to shade at this zoom: a line
+        marks.append(Mark(step.index, label, x0, x1, moment, past_end, clamped, flag, raw_x))
     return marks
+
+
+def _span(step: Step) -> tuple[float, float]:
+    """Where a step is drawn: its snapped event, else the moment or range it cites."""
+    if step.snapped:
+        return step.snapped_start_s, max(step.snapped_end_s or step.snapped_start_s, step.snapped_start_s)
+    return step.start_s, step.end_s if step.end_s is not None else step.start_s
 
 
 def flag_at(marks: Iterable[Mark], x: float, y: float) -> Mark | None:

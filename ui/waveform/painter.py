@@ -15,6 +15,8 @@ from ui.waveform.markers import PAST_END_PX, Mark
 from ui.waveform.raster import Shade, column_colors, wave_pixels
 from ui.waveform.view import Viewport
 
+RAW_TICK_PX = 10.0  # height of the tick at a snapped step's cited time
+
 
 def draw_wave(
     painter: QPainter,
@@ -78,9 +80,22 @@ def draw_marks(
     for (past_end, is_hot), lines in batches.items():
         painter.setPen(QPen(colors.error if past_end else colors.step, 2.0 if is_hot else 1.0))
         painter.drawLines(lines)
+    _draw_raw_ticks(painter, marks, rect, colors)
     for mark in marks:
         if mark.flag is not None:
             _draw_flag(painter, mark, colors, labels, mark.index in hot)
+
+
+def _draw_raw_ticks(painter: QPainter, marks: list[Mark], rect: QRectF, colors: Colors) -> None:
+    """A faint tick at the foot of the wave where the model cited each snapped step."""
+    ticks = [
+        QLineF(m.raw_x, rect.bottom() - RAW_TICK_PX, m.raw_x, rect.bottom())
+        for m in marks
+        if m.raw_x is not None
+    ]
+    if ticks:
+        painter.setPen(QPen(colors.raw_tick, 1.0))
+        painter.drawLines(ticks)
 
 
 def _region_color(colors: Colors, past_end: bool, hot: bool) -> QColor:

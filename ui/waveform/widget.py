@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QApplication, QPinchGesture, QSizePolicy, QToolTip
 from engine.audio.peaks import PeaksPyramid
 from engine.events import Step
 from engine.timefmt import clock
+from ui.timefmt import snap_note
 from ui.waveform.colors import Colors
 from ui.waveform.labels import Labels
 from ui.waveform.markers import Mark, is_line_hit, layout_marks, mark_at
@@ -331,8 +332,9 @@ class WaveformView(QWidget):
         if step is None:
             return SHORTCUTS
         note = "\n(This time is past the end of the recording.)" if step.past_end else ""
+        snapped = f"\n{snap_note(step)}" if snap_note(step) else ""
         text = step.text if len(step.text) <= 300 else step.text[:299] + "…"
-        return f"Step {index + 1}: {text}{note}"
+        return f"Step {index + 1}: {text}{snapped}{note}"
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt's name)
         if self._peaks is None:
