@@ -54,6 +54,21 @@ MOMENTS = [
     ("at 3:10", 190.0, 190.0),  # a colon pair with two-digit seconds reads as mm:ss
     ("At 0:05 he says hello", 5.0, 5.0),
     ("At 0:05 a man speaks", 5.0, 5.0),
+    # The last misses (issue 15): minutes with bare seconds, a unit before its number, timestamps.
+    ("at 2 min 30", 150.0, 150.0),
+    ("at 1 minute 5, a dog barks", 65.0, 65.0),
+    ("at 2 min 05", 125.0, 125.0),
+    ("at 2 min. 30 s.", 150.0, 150.0),
+    ("at minute 2", 120.0, 120.0),
+    ("at minute 2.5", 150.0, 150.0),
+    ("Minute 3: a dog barks", 180.0, 180.0),
+    ("[minute 4]", 240.0, 240.0),
+    ("around second 12", 12.0, 12.0),
+    ("at sec 45", 45.0, 45.0),
+    ("from minute 2 to minute 3", 120.0, 180.0),
+    ("at the minute 2 mark", 120.0, 120.0),
+    ("timestamp 12.5", 12.5, 12.5),
+    ("at t = 12", 12.0, 12.0),
 ]
 
 
@@ -100,6 +115,12 @@ NOT_MOMENTS = [
     "1234567 s",
     "x12s",
     "1:02:03:04",
+    "the second 2 beeps",
+    "a minute 5 people",
+    "every minute 2 beeps",
+    "for minute 2",
+    "it lasted 2 min 30.",
+    "5'11\"",  # feet and inches, not 5 min 11 s
     "",
 ]
 
@@ -118,6 +139,11 @@ def test_find_anchors_lists_every_time_with_its_span():
 
 def test_find_anchors_offset():
     assert find_anchors("at 0:05", offset_s=600) == [Anchor(605.0, 605.0, 3, 7)]
+
+
+def test_seconds_left_bare_after_minutes_must_end_there():
+    anchors = find_anchors("at 2 min 30 people left, and at 1 min 75")
+    assert [(a.start_s, a.end_s) for a in anchors] == [(120.0, 120.0), (60.0, 60.0)]
 
 
 def test_two_separate_moments_joined_by_and_are_not_a_range():

@@ -2,7 +2,9 @@
 
 Lenient on form, strict on meaning. Accepted forms: ``[01:02:03]``, ``12:05``, ``12:05.5``,
 ``1:02:03``, ``12.5s``, ``12 s``, ``83 seconds``, ``1 min 5 s``, ``1m05s``, ``2 minutes and 5
-seconds``, and ranges of two of these joined by ``-``, ``–``, ``—``, ``~``, ``to``, ``until``,
+seconds``, ``2 min 30`` and ``2 min. 30 s.`` (the bare number after minutes is seconds, 0-59),
+``minute 3`` or ``second 12`` after a preposition or at the start of a line (``at minute 3``,
+``Minute 3: …``), a bare number after ``timestamp`` or ``t =``, and ranges of two of these joined by ``-``, ``–``, ``—``, ``~``, ``to``, ``until``,
 ``till``, ``through`` or (after "between") ``and``; the left side of a range may be a bare number
 that takes the unit of the right side (``12.5–20 s``, ``between 10 and 20 seconds``).
 
@@ -22,6 +24,9 @@ Rules for what is *not* a moment of the audio (decided here, tested in tests/tes
   12-second mark") always makes it a moment.
 - Numbers longer than six digits, or glued to letters, dots or colons ("v2.1", "x12s",
   "99999999:99"), are not read at all, so no value is ever huge or infinite.
+- A unit word before its number counts only after a preposition or at a line's start: "the
+  second 2 beeps" and "a minute 5 people" are not times. Primes (``1'05"``) are not read: they
+  are as often feet and inches.
 """
 
 from __future__ import annotations
@@ -71,12 +76,26 @@ _TOKEN = re.compile(
         (?P<u>hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)
         (?![^\W\d_])                            # a whole word: "3 speakers" has no unit
     )
-    | (?P<bare> {_NUMBER} ) (?! [0-9:] | \.[0-9] )
+    | (?P<bare> {_NUMBER} ) (?! [0-9] | :[0-9] | \.[0-9] )
     """,
     re.VERBOSE | re.IGNORECASE,
 )
 
 _SCALE = {"h": 3600.0, "m": 60.0, "s": 1.0}
+
+# "minute 3", "at sec 45": a unit word before a bare number, after a preposition or at a line's start.
+_UNIT_FIRST = re.compile(
+    rf"\b(?P<u>minute|min|second|sec)\.?[ \t\u00a0]+(?={_NUMBER}(?![0-9:]|\.[0-9]))", re.IGNORECASE
+)
+_UNIT_FIRST_BEFORE = re.compile(
+    r"(?:^|\n|[\[(]|\b(?:at|from|to|until|till|around|about|near|by|after|before|in|on|through)\s+(?:the\s+)?)\s*$",
+    re.IGNORECASE,
+)
+# A bare number right after these is seconds: "timestamp 12.5", "t = 12".
+_SECONDS_WORD_BEFORE = re.compile(r"(?:\btime\s*stamp|\btime\s*code|\bt\s*=)\s*[\[(]?\s*$", re.IGNORECASE)
+# After "2 min 30": the bare seconds end there (not "2 min 30 people").
+_SECONDS_END = re.compile(r"\s*(?:$|[,.;:!?)\]–—~-]|(?:and|to|until|till|through)\b)", re.IGNORECASE)
+_ABBREVIATED = re.compile(r"(?:min|sec|hr)s?$", re.IGNORECASE)  # "2 min. 30 s." joins across the dot
 _HAS_DIGIT = re.compile(r"[0-9]")  # the fast path: most sentences cite no time at all
 
 # Between two parts of one compound time: "1 min 5 s", "1m05s", "2 minutes, 5 seconds".
@@ -157,7 +176,19 @@ def _tokens(text: str) -> list[_Time]:
         if glued and not joins:
             continue
         tokens.append(token)
-    return tokens
+    return [_with_unit_before(text, t) if t.kind == "bare" else t for t in tokens]
+
+
+def _with_unit_before(text: str, token: _Time) -> _Time:
+    """A bare number given its unit by the word before it ("minute 3", "timestamp 12.5"), if any."""
+    window = max(0, token.start - _CONTEXT)
+    if _SECONDS_WORD_BEFORE.search(text, window, token.start):
+        return _Time(token.start, token.end, token.seconds, "unit")
+    word = next((m for m in _UNIT_FIRST.finditer(text, window, token.end) if m.end() == token.start), None)
+    if word is None or not _UNIT_FIRST_BEFORE.search(text, max(0, word.start() - _CONTEXT), word.start()):
+        return token
+    scale = _SCALE[word["u"][0].lower()]
+    return _Time(word.start(), token.end, token.seconds * scale, "unit", scale, scale)
 
 
 def _token(match: re.Match[str]) -> _Time:
@@ -181,12 +212,33 @@ def _compounds(text: str, tokens: list[_Time]) -> list[_Time]:
     values: list[_Time] = []
     for token in tokens:
         last = values[-1] if values else None
-        if last is not None and _joins(text, last, token):
+        if last is not None and (_joins(text, last, token) or _bare_seconds(text, last, token)):
             seconds = last.seconds + token.seconds
             values[-1] = _Time(last.start, token.end, seconds, "unit", last.scale, token.last_scale)
         else:
             values.append(token)
     return [v for v in values if not v.letters_only]
+
+
+def _bare_seconds(text: str, left: _Time, right: _Time) -> bool:
+    """ "2 min 30": whole seconds 0-59 after minutes, where the seconds' unit was left out."""
+    return (
+        left.kind == "unit"
+        and left.last_scale == 60.0
+        and right.kind == "bare"
+        and right.seconds.is_integer()
+        and right.seconds < 60
+        and _gap(text, left, right)
+        and _SECONDS_END.match(text, right.end) is not None
+    )
+
+
+def _gap(text: str, left: _Time, right: _Time) -> bool:
+    """Only spacing, a comma or "and" (and a dot after an abbreviation) between two parts of a time."""
+    start = left.end
+    if text.startswith(".", start) and _ABBREVIATED.search(text, left.start, left.end):
+        start += 1
+    return _COMPOUND_GAP.fullmatch(text, start, right.start) is not None
 
 
 def _joins(text: str, left: _Time, right: _Time) -> bool:
@@ -195,7 +247,7 @@ def _joins(text: str, left: _Time, right: _Time) -> bool:
         and not left.hyphen
         and not right.hyphen
         and left.last_scale > right.scale
-        and _COMPOUND_GAP.fullmatch(text, left.end, right.start) is not None
+        and _gap(text, left, right)
     )
 
 
