@@ -118,3 +118,28 @@ def test_a_snapped_step_plays_from_just_before_its_event():
 def test_a_step_with_nothing_near_keeps_its_time_with_no_confidence():
     step = ground_step(Step(0, 4.0, 4.0, "A bell at [00:04]."), Grounder(ArrayAudio(noise(10.0, 0.05))))
     assert not step.snapped and step.confidence == 0.0 and play_start(step) == 4.0
+
+
+class LongRecording:
+    """Three hours of faint noise with a knock at ``KNOCK_S``, made only where it is read."""
+
+    duration_s = 3 * 3600.0
+    KNOCK_S = 2 * 3600 + 17 * 60 + 41.37
+
+    def __init__(self):
+        self.read_s = 0.0
+
+    def read(self, start_s: float, end_s: float) -> np.ndarray:
+        self.read_s += end_s - start_s
+        seed = int(start_s * 1000) % 2**32
+        stretch = noise(end_s - start_s, 0.01, seed)
+        offset = self.KNOCK_S - start_s
+        return put(stretch, offset, click()) if 0 <= offset < end_s - start_s else stretch
+
+
+def test_a_step_late_in_a_long_recording_snaps_in_absolute_time_reading_only_around_it():
+    recording = LongRecording()
+    cited = float(int(recording.KNOCK_S))  # 2:17:41, as a later window's step cites it once made absolute
+    step = ground_step(Step(0, cited, cited, "A knock at [2:17:41]."), Grounder(recording))
+    assert step.snapped_start_s == pytest.approx(recording.KNOCK_S, abs=0.03)
+    assert recording.read_s < 30  # a few blocks, not three hours
