@@ -52,28 +52,39 @@ class Analysis:
         """The frames from ``start_s`` to ``end_s``, clamped to the recording."""
         first = max(round(max(start_s, 0.0) / FRAME_S), 0)
         last = max(min(round(min(end_s, self.duration_s) / FRAME_S), self._frames() - 1), first)
-        blocks = [self._block(k) for k in range(first // BLOCK_FRAMES, last // BLOCK_FRAMES + 1)]
-        offset = first - (first // BLOCK_FRAMES) * BLOCK_FRAMES
-        powers = np.concatenate([b[0] for b in blocks])[offset : offset + last - first + 1]
-        speech = np.concatenate([b[1] for b in blocks])[offset : offset + last - first + 1]
+        numbers = range(first // BLOCK_FRAMES, last // BLOCK_FRAMES + 1)
+        for run in _runs([k for k in numbers if k not in self._blocks]):
+            self._analyse(run[0], len(run))
+        offset = first - numbers[0] * BLOCK_FRAMES
+        powers = np.concatenate([self._blocks[k][0] for k in numbers])[offset : offset + last - first + 1]
+        speech = np.concatenate([self._blocks[k][1] for k in numbers])[offset : offset + last - first + 1]
         return Region(first, powers, speech)
 
     def _frames(self) -> int:
         return int(self.duration_s / FRAME_S) + 1
 
-    def _block(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if k not in self._blocks:
-            if len(self._blocks) >= MAX_BLOCKS:
-                self._blocks.pop(next(iter(self._blocks)))
-            self._blocks[k] = self._analyse(k)
-        return self._blocks[k]
-
-    def _analyse(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _analyse(self, k: int, count: int) -> None:
+        """Blocks ``k`` … ``k + count - 1``, read and analysed in one go (one call into silero)."""
+        frames = count * BLOCK_FRAMES
         lead = WARMUP_CHUNKS * CHUNK  # ≥ WINDOW // 2, which the first frame's window needs
         start = k * BLOCK_FRAMES * HOP - lead  # before 0 the source gives zeros
-        length = lead + (BLOCK_FRAMES - 1) * HOP + WINDOW // 2
-        samples = self.source.read(start / RATE, (start + length) / RATE)
-        speech = speech_probabilities(samples[: lead + BLOCK_CHUNKS * CHUNK])[WARMUP_CHUNKS:]
-        powers = band_powers(samples[lead - WINDOW // 2 :], BLOCK_FRAMES)
-        chunk_of_frame = np.arange(BLOCK_FRAMES) * HOP // CHUNK
-        return powers, speech[chunk_of_frame]
+        samples = self.source.read(start / RATE, (start + lead + (frames - 1) * HOP + WINDOW // 2) / RATE)
+        speech = speech_probabilities(samples[: lead + count * BLOCK_CHUNKS * CHUNK])[WARMUP_CHUNKS:]
+        speech = speech[np.arange(frames) * HOP // CHUNK]  # each frame: the chunk holding its centre
+        powers = band_powers(samples[lead - WINDOW // 2 :], frames)
+        for i in range(count):
+            if len(self._blocks) >= MAX_BLOCKS:
+                self._blocks.pop(next(iter(self._blocks)))
+            part = slice(i * BLOCK_FRAMES, (i + 1) * BLOCK_FRAMES)
+            self._blocks[k + i] = (powers[part], speech[part])
+
+
+def _runs(numbers: list[int]) -> list[list[int]]:
+    """Consecutive numbers grouped: [1, 2, 4] → [[1, 2], [4]]."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and runs[-1][-1] == n - 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return runs

@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.grounding.candidates import Candidate
-from engine.grounding.hints import HIT, SPEECH, TONE
+from engine.grounding.hints import HIT, SOUND, SPEECH, TONE
 
 SPREAD_S = 1.0
 TAIL_S, TAIL = 2.5, 0.2  # models sometimes miss by seconds: a wider Gaussian carries this share
 MIN_SCORE = 0.2  # below this nothing convincing is near: the cited time stays
 OTHER_KIND = 0.1  # weight of a speech start for a sound the text names, and the reverse
+ANIMAL_AS_SPEECH = 0.4  # … for a sound of no clear sort (a bark): silero takes some for voices
 OTHER_SORT = 0.25  # weight of a ringing sound for a hit the text names, and the reverse
 CONTINUES = 0.5  # weight of an onset that continues an event (a word in a phrase, a second knock)
 
@@ -57,7 +58,7 @@ def fit(candidate: Candidate, kind: str | None) -> float:
     if kind is None:
         return 1.0
     if (kind == SPEECH) != candidate.speech:
-        return OTHER_KIND
+        return ANIMAL_AS_SPEECH if kind == SOUND else OTHER_KIND
     if kind == HIT and not candidate.decays or kind == TONE and candidate.decays:
         return OTHER_SORT
     return 1.0

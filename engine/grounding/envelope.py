@@ -47,7 +47,8 @@ def envelope(region: Region) -> Envelope:
         bands[::3], BACKGROUND_PERCENTILE, axis=0
     )  # every third frame: as good, 3× faster
     above = bands - background
-    level = 10 * np.log10(np.mean(10 ** (np.minimum(above, 60) / 10), axis=1))
+    ratio = np.minimum(region.powers / 10 ** (background / 10), 1e6)  # no band counts past 60 dB
+    level = 10 * np.log10(np.mean(ratio, axis=1))
     lifted = np.maximum(above, FLUX_FLOOR_DB)
     rise = np.zeros(len(level), np.float32)
     rise[FLUX_LAG:] = np.mean(np.maximum(lifted[FLUX_LAG:] - lifted[:-FLUX_LAG], 0), axis=1)

@@ -10,12 +10,13 @@ from engine.grounding.analysis import Analysis
 from engine.grounding.candidates import Candidate, candidates
 from engine.grounding.choose import choose, reach
 from engine.grounding.ends import best_end
-from engine.grounding.envelope import envelope
+from engine.grounding.envelope import Envelope, envelope
 from engine.grounding.hints import event_kind
 from engine.grounding.source import ArrayAudio, AudioSource
 
 CONTEXT_S = (1.5, 3.0)  # read beyond the search: a background before, an event's end after
 MIN_RANGE_S = 0.5  # a cited range shorter than this is a moment
+JOINT_S = 16.0  # a range this short is read as one stretch, both ends at once
 
 
 @dataclass(frozen=True)
@@ -46,26 +47,24 @@ class Grounder:
         unsnapped = Snapped(start_s, raw_end, start_s, raw_end, 0.0, "none")
         if not 0 <= start_s < self.duration_s:
             return unsnapped
-        kind = event_kind(text)
-        env = self._envelope(start_s)
-        found = candidates(env, *reach(start_s))
-        choice = choose(found, start_s, kind)
+        low, high = reach(start_s)
+        ranged = raw_end - start_s >= MIN_RANGE_S
+        joint = ranged and reach(raw_end)[1] - low <= JOINT_S  # one stretch holds both ends
+        env = self._envelope(low, reach(raw_end)[1] if joint else high)
+        choice = choose(candidates(env, low, high), start_s, event_kind(text))
         if choice is None:
             return unsnapped
         event = choice.candidate
-        end = self._end(event, raw_end) if raw_end - start_s >= MIN_RANGE_S else event.end_s
-        kind_found = "speech" if event.speech else "sound"
-        return Snapped(
-            event.start_s, max(end, event.start_s), start_s, raw_end, choice.confidence, kind_found
-        )
+        end = self._end(event, raw_end, env if joint else None) if ranged else event.end_s
+        kind = "speech" if event.speech else "sound"
+        return Snapped(event.start_s, max(end, event.start_s), start_s, raw_end, choice.confidence, kind)
 
-    def _envelope(self, cited_s: float):
-        low, high = reach(cited_s)
+    def _envelope(self, low: float, high: float) -> Envelope:
         return envelope(self.analysis.region(low - CONTEXT_S[0], high + CONTEXT_S[1]))
 
-    def _end(self, event: Candidate, cited_end_s: float) -> float:
+    def _end(self, event: Candidate, cited_end_s: float, env: Envelope | None) -> float:
         """A range's end: where the event falls back into the background near its cited end."""
-        env = self._envelope(cited_end_s)
+        env = env or self._envelope(*reach(cited_end_s))
         known = [(event.end_s, event.salience)] if env.start_s <= event.end_s < env.time(len(env) - 1) else []
         end = best_end(env, cited_end_s, event.start_s, event.speech, known)
         return cited_end_s if end is None else end
