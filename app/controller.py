@@ -54,6 +54,7 @@ class Controller(QObject):
         self.store = HistoryStore(paths.history_path())
         self.snapper = StepSnapper(None, self.settings.snap_to_events)  # steps → their events' starts
         self.session = ConversationSession(self.store, paths.spoken_dir(), self.settings.model)
+        self.session.ground_step = self.snapper.ground  # spoken turns' steps too
         self.turn_view = None  # the chat's view of the typed turn being answered
         self.active: ActiveTurn | None = None  # … and the turn itself
         self._connect()

@@ -50,3 +50,26 @@ def test_json_keeps_the_cited_and_the_snapped_times(record):
 
 def test_markdown_shows_the_times_as_cited(record):
     assert "- [01:05] A door slams" in to_markdown(record)
+
+
+def test_a_spoken_turns_steps_are_snapped_before_the_history_keeps_them(tmp_path: Path):
+    from engine.events import Done, TextDelta
+    from engine.grounding import ArrayAudio, StepSnapper
+    from engine.history.session import ConversationSession
+    from engine.voice.events import Utterance
+    from tests.scenes import RATE, click, noise, put
+
+    scene = put(noise(10.0, 0.01), 5.63, click())
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        session = ConversationSession(store, tmp_path / "spoken", "think")
+        session.ground_step = StepSnapper(ArrayAudio(scene, RATE)).ground
+        question = media.speech("What was that?")
+        turn = session.on_voice_event(Utterance(len(question) / RATE, samples=question))
+        for event in (
+            Step(0, 5.0, 5.0, "A knock at [00:05]."),
+            TextDelta("A knock."),
+            Done({"finish": "stop"}),
+        ):
+            session.on_voice_event(event)
+        (step,) = store.get_turn(turn.turn_id).steps
+    assert step.start_s == 5.0 and step.snapped_start_s == pytest.approx(5.63, abs=0.03)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import replace
 
 from engine.errors import HeronError
@@ -54,12 +55,14 @@ class StepSnapper:
 
     def __init__(self, source: AudioSource | None = None, enabled: bool = True):
         self.enabled = enabled
+        self._lock = threading.Lock()  # the window's thread and the voice loop's may both ask
         self.use(source)
 
     def use(self, source: AudioSource | None) -> None:
         """Snap against another recording (None: none is open; steps pass as they are)."""
-        self._grounder = Grounder(source) if source is not None else None
-        self._done: dict[tuple, Step] = {}
+        with self._lock:
+            self._grounder = Grounder(source) if source is not None else None
+            self._done: dict[tuple, Step] = {}
         if source is not None and self.enabled:
             warm_up()
 
@@ -71,12 +74,13 @@ class StepSnapper:
         if self._grounder is None:
             return step
         key = (step.start_s, step.end_s, step.text)
-        if key not in self._done:
-            try:
-                self._done[key] = ground_step(step, self._grounder)
-            except (HeronError, OSError, ValueError, RuntimeError) as exc:
-                log.warning("Could not snap step %d at %.1f s: %s", step.index, step.start_s, exc)
-                return step
-        found = self._done[key]
+        with self._lock:
+            if key not in self._done:
+                try:
+                    self._done[key] = ground_step(step, self._grounder)
+                except (HeronError, OSError, ValueError, RuntimeError) as exc:
+                    log.warning("Could not snap step %d at %.1f s: %s", step.index, step.start_s, exc)
+                    return step
+            found = self._done[key]
         return replace(step, snapped_start_s=found.snapped_start_s, snapped_end_s=found.snapped_end_s,
                        confidence=found.confidence)  # fmt: skip

@@ -22,6 +22,7 @@ memory only (the voice loop's tests, a chat with the history turned off).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -105,6 +106,7 @@ class ConversationSession:
         self._spoken: list[ActiveTurn] = []  # spoken turns begun and not ended, oldest first
         self._epoch = 0  # counts conversations: a turn of an earlier one never joins the current one
         self._lock = threading.RLock()
+        self.ground_step: Callable[[Step], Step] | None = None  # a spoken turn's steps, before they are kept
 
     # -- which conversation ----------------------------------------------------------------------
     def new(self) -> None:
@@ -188,6 +190,8 @@ class ConversationSession:
             if turn is not None and isinstance(event, (Done, Error)):
                 self._spoken.pop(0)
         if turn is not None:
+            if isinstance(event, Step) and self.ground_step is not None:
+                event = self.ground_step(event)  # e.g. snapped to the event it names
             turn.on_event(event)
         return turn
 
