@@ -24,6 +24,7 @@ import numpy as np
 
 from app.engines.openai_wire import events_of_chunk, messages_of
 from engine.audio import SAMPLE_RATE, decode_audio
+from engine.audio.recording import ArrayRecording
 from engine.errors import HeronError
 from engine.events import Done, Error, Event, Step, TextDelta, ThinkDelta
 from engine.interface import EngineState, Health
@@ -129,7 +130,7 @@ class RemoteEngine:
             body = self._body((TurnSpec(text, audio=clip),), model, request)
             return self._stream(body, 0.0, at or time.perf_counter(), steps=False)
 
-        windowed = answer_in_windows(ask_one, recording, window_s, last.question, self._cancelled.is_set,
+        windowed = answer_in_windows(ask_one, ArrayRecording(recording), window_s, last.question, self._cancelled.is_set,
                                      asked_at, earlier_qa)  # fmt: skip
         yield from with_steps(windowed, len(recording) / SAMPLE_RATE)
 

@@ -16,8 +16,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from engine.audio.recording import Recording
 from engine.events import Done, Event, Finish, Progress, Stage, ThinkDelta
-from engine.longform.planner import SAMPLE_RATE, Window, plan_windows
+from engine.longform.planner import Window, plan_windows
 from engine.longform.timecode import absolute_times
 from engine.streams import relay, with_progress
 from engine.timefmt import clock
@@ -47,7 +48,7 @@ COMBINE_QUESTION = (
 
 def answer_in_windows(
     ask_one: AskOne,
-    samples: np.ndarray,
+    recording: Recording,
     max_window_s: float,
     question: str,
     should_cancel: Callable[[], bool],
@@ -56,27 +57,27 @@ def answer_in_windows(
 ) -> Generator[Event, None, Answered | None]:
     """Windows, then the combining pass; ``earlier`` holds the conversation's (question, answer)
     turns. Returns the combining pass's outcome; None when cancelled."""
-    windows = yield from with_progress(Stage.PLAN_WINDOWS, _plan, samples, max_window_s)
+    windows = yield from with_progress(Stage.PLAN_WINDOWS, _plan, recording, max_window_s)
     parts: list[str] = []
     for window in windows:
         yield Progress(Stage.WINDOWS, float(window.index), float(len(windows)))
         if should_cancel():
             return (yield from _cancelled(asked_at))
-        part = yield from _ask_window(ask_one, samples, window, len(windows), question)
+        part = yield from _ask_window(ask_one, recording, window, len(windows), question)
         if part is None:
             return (yield from _cancelled(asked_at))
         parts.append(part)
     yield Progress(Stage.WINDOWS, float(len(windows)), float(len(windows)))
-    return (yield from _combine(ask_one, samples, windows, question, parts, earlier, asked_at))
+    return (yield from _combine(ask_one, recording.duration_s, windows, question, parts, earlier, asked_at))
 
 
-def _plan(samples: np.ndarray, max_window_s: float, progress) -> list[Window]:
-    return plan_windows(samples, max_window_s)
+def _plan(recording: Recording, max_window_s: float, progress) -> list[Window]:
+    return plan_windows(recording, max_window_s)
 
 
-def _ask_window(ask_one: AskOne, samples, window: Window, count: int, question: str):
+def _ask_window(ask_one: AskOne, recording: Recording, window: Window, count: int, question: str):
     """The window's answer with absolute times, shown as reasoning; None if cancelled."""
-    clip = samples[int(window.start_s * SAMPLE_RATE) : int(window.end_s * SAMPLE_RATE)]
+    clip = recording.span(window.start_s, window.end_s)  # only this window's audio is in memory
     asked = WINDOW_QUESTION.format(question=question, number=window.index + 1, count=count,
                                    start=clock(window.start_s), end=clock(window.end_s))  # fmt: skip
     outcome = yield from relay(ask_one(asked, clip, None), lambda e: [])  # its text is shown rewritten, below
@@ -88,8 +89,7 @@ def _ask_window(ask_one: AskOne, samples, window: Window, count: int, question: 
     return f"{header}: {text}"
 
 
-def _combine(ask_one: AskOne, samples, windows, question, parts, earlier, asked_at):
-    duration = len(samples) / SAMPLE_RATE
+def _combine(ask_one: AskOne, duration: float, windows, question, parts, earlier, asked_at):
     history = "".join(f"Earlier question: {q}\nEarlier answer: {a}\n\n" for q, a in earlier)
     combine = COMBINE_QUESTION.format(duration=clock(duration), count=len(windows), question=question,
                                       parts="\n\n".join(parts), earlier=history)  # fmt: skip

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.audio import SAMPLE_RATE
+from engine.audio.recording import ArrayRecording, Recording
 
 SEARCH_S = 60.0  # how far before the limit to look for a pause
 OVERLAP_S = 2.0
@@ -33,38 +34,39 @@ class Window:
 
 
 def plan_windows(
-    samples: np.ndarray,
+    recording: Recording | np.ndarray,
     max_window_s: float,
-    rate: int = SAMPLE_RATE,
     search_s: float | None = None,
     overlap_s: float = OVERLAP_S,
     speech=None,
 ) -> list[Window]:
     """Windows covering the whole recording, each at most ``max_window_s`` (the model's limit).
 
-    ``speech(samples, rate) -> [(start_s, end_s), …]`` finds speech; silero-vad by default.
+    Only the minute before each limit is read (``Recording.span``), so a recording on disk is never
+    decoded whole. ``speech(samples, rate) -> [(start_s, end_s), …]`` finds speech; silero-vad by default.
     """
-    duration = len(samples) / rate
+    if isinstance(recording, np.ndarray):
+        recording = ArrayRecording(recording)
+    duration = recording.duration_s
     search_s = min(search_s or SEARCH_S, max_window_s / 2)
     speech = speech or speech_segments
     windows: list[Window] = []
     start = 0.0
     while duration - start > max_window_s:
-        cut = _cut_point(samples, rate, start + max_window_s - search_s, start + max_window_s, speech)
+        cut = _cut_point(recording, start + max_window_s - search_s, start + max_window_s, speech)
         windows.append(Window(len(windows), start, cut))
         start = max(cut - overlap_s, start + 1.0)
     windows.append(Window(len(windows), start, duration))
     return windows
 
 
-def _cut_point(samples: np.ndarray, rate: int, lo: float, hi: float, speech) -> float:
+def _cut_point(recording: Recording, lo: float, hi: float, speech) -> float:
     """The middle of a long pause late in [lo, hi], or ``hi`` when there is none.
 
     Longer pauses are safer cuts (between sentences) and later ones keep windows full: take
     the latest pause at least ``GOOD_PAUSE_SHARE`` as long as the longest.
     """
-    region = samples[int(lo * rate) : int(hi * rate)]
-    spoken = speech(region, rate)
+    spoken = speech(recording.span(lo, hi), SAMPLE_RATE)
     edges = [0.0, *[t for segment in spoken for t in segment], hi - lo]
     gaps = [(b - a, a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= MIN_PAUSE_S]
     if not spoken or not gaps:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.audio import SAMPLE_RATE, check_samples
+from engine.audio.recording import ArrayRecording, FileRecording, Recording
 from engine.errors import RequestError
 from engine.events import Event, Finish
 from engine.inference.contexts import CachedContext, TurnKey
@@ -56,12 +57,12 @@ def answer(host: ModelHost, request: AskRequest, should_cancel: Callable[[], boo
     options.validate()
     _validate_turns(request)
     question = yield from _settle(host, request, should_cancel)
-    recording = yield from _long_recording(host.audio, question, host.loaded.max_audio_s)
+    recording = _long_recording(host.audio, question, host.loaded.max_audio_s)
     if recording is not None:
         earlier_qa = [(t.spec.question, t.spec.answer or "") for t in question.earlier]
         windowed = answer_in_windows(_asker(host, options, should_cancel), recording, host.loaded.max_audio_s,
                                      question.text, should_cancel, question.asked_at, earlier_qa)  # fmt: skip
-        yield from with_steps(windowed, len(recording) / SAMPLE_RATE)
+        yield from with_steps(windowed, recording.duration_s)
         return
     prompt = yield from _prompt(host, question, should_cancel)
     host.make_room(prompt)
@@ -87,20 +88,24 @@ def _settle(host: ModelHost, request: AskRequest, should_cancel) -> Generator[Ev
     model_key = yield from host.model_for(request.model)
     asked_at = time.perf_counter()
     *earlier, last = [host.audio.identify(spec) for spec in request.turns]
-    samples = yield from host.audio.samples(last, should_cancel)
+    long_file = last.spec.audio_path and host.audio.seconds(last) > host.loaded.max_audio_s
+    samples = (
+        None if long_file else (yield from host.audio.samples(last, should_cancel))
+    )  # long: read by window
     text = last.spec.question + (THINK_INSTRUCTION if request.think and not host.thinks else "")
     return Question(model_key, earlier, last, text, samples, asked_at)
 
 
-def _long_recording(
-    audio: AudioCache, question: Question, max_s: float
-) -> Generator[Event, None, np.ndarray | None]:
-    """The conversation's recording when it is longer than the model hears at once (``max_s``)."""
+def _long_recording(audio: AudioCache, question: Question, max_s: float) -> Recording | None:
+    """The conversation's recording when it is longer than the model hears at once (``max_s``):
+    a file is read a window at a time, never decoded whole."""
     if question.samples is not None and len(question.samples) > max_s * SAMPLE_RATE:
-        return question.samples
-    for turn in reversed(question.earlier):
+        return ArrayRecording(question.samples)
+    for turn in (question.last, *reversed(question.earlier)):
         if turn.spec.audio_path and audio.seconds(turn) > max_s:
-            return (yield from audio.samples(turn, lambda: False))
+            return FileRecording(turn.spec.audio_path, audio.seconds(turn))
+        if turn.spec.audio is not None and len(turn.spec.audio) > max_s * SAMPLE_RATE:
+            return ArrayRecording(turn.spec.audio)
     return None
 
 
