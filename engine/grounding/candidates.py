@@ -26,6 +26,7 @@ PAUSE = 12  # frames of low probability before a speech start (120 ms)
 QUIET = 20  # frames the level must stay down for an event to have ended (200 ms)
 SPEECH_QUIET = 30  # … and silero's probability, for speech (short pauses are inside a phrase)
 SAME_ONSET_S = 0.08  # onsets closer than this are one
+WINDOW_LEAD_S = 0.011  # a frame's 32 ms window sees a sharp onset ~11 ms before its centre does
 BANDS_RISING, BAND_RISE_OFFSET_DB = 3, 6.0  # noise lifts its 3 most-risen bands ~5 dB (90th pct)
 DECAY, DECAY_DB_PER_S, MIN_DROP_DB = 15, 25.0, 1.5  # see _decays
 RUN_S = 0.6  # hits that sound alike and closer than this are one knocking, clapping or barking
@@ -129,7 +130,8 @@ def _candidate(env: Envelope, frame: float, rise: float, speech: bool) -> Candid
     salience = float(np.clip((rise - MIN_RISE_DB) / (FULL_RISE_DB - MIN_RISE_DB), 0.05, 1))
     end = _end(env, start, rise, speech)
     decays = _decays(env, start, end)
-    return Candidate(env.time(frame), env.time(end), salience, speech, inside, decays)
+    at = env.time(frame) + (0.0 if speech else WINDOW_LEAD_S)  # a voice's soft start is heard later
+    return Candidate(at, env.time(end), salience, speech, inside, decays)
 
 
 def steadiness(env: Envelope, start: int) -> float:

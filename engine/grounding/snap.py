@@ -57,7 +57,8 @@ class Grounder:
         event = choice.candidate
         end = self._end(event, raw_end, env if joint else None) if ranged else event.end_s
         kind = "speech" if event.speech else "sound"
-        return Snapped(event.start_s, max(end, event.start_s), start_s, raw_end, choice.confidence, kind)
+        start, end = float(event.start_s), float(max(end, event.start_s))
+        return Snapped(start, end, start_s, raw_end, float(choice.confidence), kind)
 
     def _envelope(self, low: float, high: float) -> Envelope:
         return envelope(self.analysis.region(low - CONTEXT_S[0], high + CONTEXT_S[1]))
