@@ -3,8 +3,8 @@
 Writes the launcher (``heron.desktop``, from ``assets/heron.desktop``, whose ``MimeType`` line
 makes Heron one of the applications that open audio and video files; it does not take over
 as the default) and the icon in the freedesktop sizes; ``--uninstall-desktop`` removes exactly
-those files. The launcher runs this very Heron: the bundle's executable, the ``heron`` script
-of a pipx or venv install, or ``python -m app``.
+those files. The launcher runs this very Heron: the AppImage or the bundle's executable, the
+``heron`` script of a pipx or venv install, or ``python -m app``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ class DesktopFolders:
 
 def launch_command() -> list[str]:
     """The command that starts this Heron, as a launcher should run it."""
+    if os.environ.get("APPIMAGE"):  # inside a mounted AppImage: the image file is what stays put
+        return [os.environ["APPIMAGE"]]
     if getattr(sys, "frozen", False):  # the PyInstaller bundle
         return [sys.executable]
     script = Path(sys.argv[0])

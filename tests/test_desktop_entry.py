@@ -34,7 +34,9 @@ def test_install_writes_the_launcher_and_every_icon_size_and_uninstall_removes_t
         image = QImage(str(folders.icons / f"{size}x{size}" / "apps" / "heron.png"))
         assert (image.width(), image.height()) == (size, size)
         assert image.pixelColor(size // 2, size // 2).alpha() > 0  # drawn, not blank
-    assert sorted(uninstall(folders)) == sorted(p for p in written if p.suffix in (".desktop", ".svg", ".png"))
+    assert sorted(uninstall(folders)) == sorted(
+        p for p in written if p.suffix in (".desktop", ".svg", ".png")
+    )
     assert not folders.entry().exists() and not any(p.exists() for p in folders.icon_files())
     assert uninstall(folders) == []  # twice is harmless
 
@@ -57,12 +59,19 @@ def test_a_percent_in_the_path_is_doubled(tmp_path: Path):
 
 
 def test_the_launcher_runs_the_bundle_itself_when_frozen(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("APPIMAGE", raising=False)
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "executable", "/opt/heron/heron")
     assert desktop_entry.launch_command() == ["/opt/heron/heron"]
 
 
+def test_an_appimage_launcher_runs_the_image_file(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("APPIMAGE", "/home/a/Apps/Heron-x86_64.AppImage")
+    assert desktop_entry.launch_command() == ["/home/a/Apps/Heron-x86_64.AppImage"]
+
+
 def test_the_launcher_runs_python_m_app_from_a_checkout(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("APPIMAGE", raising=False)
     monkeypatch.setattr(sys, "argv", ["pytest"])
     assert desktop_entry.launch_command() == [sys.executable, "-m", "app"]
 
