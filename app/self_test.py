@@ -114,7 +114,7 @@ class SelfTest:
         import numpy as np
         import soundfile
 
-        voice, notice = _open_default_voice()
+        voice, notice = open_voice_or_espeak()
         text = "Here is the answer. " + (self.answer.text[:120] or "The budget is approved.")
         start = time.perf_counter()
         samples = voice.synthesize(text)
@@ -239,15 +239,19 @@ def run_part(name: str, part: Callable[[], Check], fix: str) -> Check:
     return Check(name, check.status, check.detail, fix if check.status == FAIL else check.fix)
 
 
-def _open_default_voice():
-    """The default voice, or eSpeak NG with a notice when it does not open."""
+def open_voice_or_espeak(name: str | None = None):
+    """The voice ``name`` (None: the default), or eSpeak NG with a notice when it does not open.
+
+    The welcome's "Say hello" speaks with it too.
+    """
     from engine.errors import HeronError
     from engine.speech.tts import open_voice
 
+    named = {"name": name} if name else {}  # no name: open_voice's own default
     try:
-        return open_voice(models_dir=paths.models_dir()), ""
+        return open_voice(**named, models_dir=paths.models_dir()), ""
     except HeronError as exc:
-        return open_voice("espeak"), f" (the default voice did not open: {exc.message})"
+        return open_voice("espeak"), f" (the voice did not open: {exc.message})"
 
 
 def _open_store(path: Path):

@@ -33,6 +33,32 @@ def shoot(app, widget, path: Path) -> None:
     widget.grab().save(str(path))
 
 
+def run_under_xvfb(module: str, *args: str, timeout: float = 300) -> None:
+    """``python -m module args`` in a real X server (Xvfb), as a test: fails with its stderr."""
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("xvfb-run") is None:
+        pytest.fail("xvfb-run is missing: install the xvfb package (the test installer does)")
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1400x900x24", sys.executable, "-m", module, *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def assert_drawn(path: Path, min_width: int = 300) -> None:
+    """The screenshot exists, is wide enough and is not one flat colour."""
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path))
+    assert not image.isNull() and image.width() >= min_width, path.name
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 29)}
+    assert len(colours) > 5, f"{path.name} looks blank"
+
+
 def main(out: Path, model: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
