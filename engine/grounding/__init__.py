@@ -4,8 +4,8 @@
 many on one recording (``ArrayAudio`` in memory, ``engine.grounding.file_audio.FileAudio`` from
 a file), analysing each part of it once. ``ground_step`` fills a ``Step``'s snapped fields (a
 ``StepSnapper`` does it for a recording's steps, once each, or not at all when snapping is off)
-and ``play_start`` says where a click on it plays from. Nothing here imports torch until audio is
-analysed.
+and ``play_start`` says where a click on it plays from. Nothing here imports torch (silero-vad runs
+on onnxruntime), so the window can snap without a frozen frame.
 """
 
 from engine.grounding.snap import Grounder, Snapped, snap

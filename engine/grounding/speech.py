@@ -1,96 +1,70 @@
 """Speech probabilities from silero-vad, one per 32 ms chunk, for any stretch of a recording.
 
-silero-vad's own ``audio_forward`` runs its whole network once per chunk: about 16 ms per second
-of audio on this machine, too slow for a few milliseconds per anchor. Its network is a per-chunk
-front end (STFT and convolutions) and one LSTM cell across chunks, so the fast path runs the
-front end on every chunk at once and the cell as one ``nn.LSTM`` call: the same numbers (within
-0.01, checked on first use) about 15 times faster. Should a silero release change that layout,
-the check fails and the reference loop is used.
+silero-vad ships its network as an ONNX "sequence" model too: every 32 ms chunk (with the 64
+samples before it) in, every probability out, in one call, the same numbers as its own
+chunk-by-chunk loop (within 1e-5). It runs on onnxruntime (already here for the Piper voice),
+so grounding never imports torch: importing torch holds the interpreter for up to 180 ms at a
+time, which the window would show as a frozen frame. onnxruntime releases it while it computes.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import threading
+from pathlib import Path
 
 import numpy as np
 
+# Imported with this module, not on first use: importing onnxruntime holds the interpreter ~30 ms,
+# a frozen frame in a window that is busy starting its model; at start-up nobody sees it.
+import onnxruntime
+
 CHUNK = 512  # silero's window at 16 kHz: 32 ms
 CONTEXT = 64  # samples of the previous chunk it sees before each chunk
-_lock = threading.Lock()  # the model is shared: one stretch at a time
+STATE = (1, 1, 128)  # its LSTM's hidden and cell state
+MODEL_FILE = "silero_vad_16k_sequence.onnx"
+_lock = threading.Lock()  # the session is made once
 
 
 def speech_probabilities(samples: np.ndarray) -> np.ndarray:
     """One probability per 512-sample chunk of 16 kHz ``samples`` (the last chunk zero-padded),
-    computed as ``audio_forward`` would from a fresh state at ``samples[0]``."""
+    as silero's ``audio_forward`` computes them from a fresh state at ``samples[0]``."""
     count = -(-len(samples) // CHUNK)
     if count == 0:
         return np.zeros(0, np.float32)
     padded = np.zeros(CONTEXT + count * CHUNK, np.float32)
     padded[CONTEXT : CONTEXT + len(samples)] = samples
-    with _lock:
-        return _runner()(padded, count)
+    index = np.arange(count)[:, None] * CHUNK + np.arange(CONTEXT + CHUNK)[None, :]
+    fresh = np.zeros(STATE, np.float32)
+    inputs = {"input": padded[index], "h": fresh, "c": fresh}
+    return _session().run(["speech_probs"], inputs)[0].astype(np.float32).reshape(-1)
 
 
 def warm_up() -> threading.Thread:
-    """Load torch and silero in the background now, so that the first snap does not wait ~1 s."""
-
-    def load() -> None:
-        with _lock:
-            _runner()
-
-    thread = threading.Thread(target=load, name="heron-grounding-warm-up", daemon=True)
+    """Open the model in the background now, so that the first snap does not wait for it."""
+    thread = threading.Thread(target=_session, name="heron-grounding-warm-up", daemon=True)
     thread.start()
     return thread
 
 
+def _session():
+    with _lock:
+        return _open()
+
+
 @functools.cache
-def _runner():
-    """The fast path when it agrees with silero's own loop, else the loop."""
-    import torch
-
-    from engine.voice.vad import load_vad_model
-
-    model = load_vad_model()
-    reference = functools.partial(_reference, model)
-    try:
-        fast = functools.partial(_fast, model._model, _lstm_of(model._model.decoder.rnn))
-        probe = np.random.default_rng(0).normal(0, 0.1, CONTEXT + 40 * CHUNK).astype(np.float32)
-        agrees = np.allclose(fast(probe, 40), reference(probe, 40), atol=0.01)
-    except (AttributeError, RuntimeError, torch.jit.Error):  # not the layout this was written for
-        agrees = False
-    return fast if agrees else reference
+def _open():
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = (
+        1  # a snap is small; the model's process is busy
+    )
+    return onnxruntime.InferenceSession(str(_model_path()), options, providers=["CPUExecutionProvider"])
 
 
-def _lstm_of(cell):
-    """An ``nn.LSTM`` with the weights of silero's ``LSTMCell``: the whole sequence in one call."""
-    import torch
-
-    lstm = torch.nn.LSTM(cell.weight_ih.shape[1], cell.weight_hh.shape[1])
-    with torch.no_grad():
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            getattr(lstm, f"{name}_l0").copy_(getattr(cell, name))
-    return lstm.eval()
-
-
-def _frames(padded: np.ndarray, count: int) -> np.ndarray:
-    """Each chunk with the ``CONTEXT`` samples before it, as silero's streaming call builds them."""
-    index = np.arange(count)[:, None] * CHUNK + np.arange(CONTEXT + CHUNK)[None, :]
-    return padded[index]
-
-
-def _fast(net, lstm, padded: np.ndarray, count: int) -> np.ndarray:
-    import torch
-
-    with torch.inference_mode():
-        features = net.encoder(net.stft(torch.from_numpy(_frames(padded, count))))
-        hidden, _ = lstm(features.squeeze(-1)[:, None, :])
-        return net.decoder.decoder(hidden[:, 0, :, None]).reshape(-1).numpy().astype(np.float32)
-
-
-def _reference(model, padded: np.ndarray, count: int) -> np.ndarray:
-    import torch
-
-    with torch.inference_mode():
-        audio = torch.from_numpy(padded[CONTEXT:].copy())[None, :]
-        return model.audio_forward(audio, 16000)[0, :count].numpy().astype(np.float32)
+def _model_path() -> Path:
+    """The model inside the silero-vad package, found without importing it (its __init__ imports torch)."""
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("silero-vad is not installed: run `pip install silero-vad`.")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / MODEL_FILE
