@@ -118,4 +118,35 @@ def test_a_first_sentence_without_any_boundary_is_cut_at_a_word_once_long():
     text = "the recording has " + "a very long opening sentence without any punctuation " * 3
     first = stream(text, step=4)[0]
     assert first[0] != "end" and first[1].startswith("the recording has")
-    assert len(first[1]) <= 3 * ChunkerOptions().first_clause_chars + 4
+    assert len(first[1]) <= ChunkerOptions().first_max_chars
+
+
+OPENINGS = [
+    "The recording starts with a door closing and then a dog barks twice near the microphone.",
+    "At [00:12] the first speaker, a woman with a calm voice, introduces the topic of the meeting.",
+    "**Summary:** two people discuss the budget for next year and agree on the final numbers.",
+    "Three speakers take part in this conversation, and the host speaks for most of the time.",
+    "The meeting lasts 1:02:03 and the background tone is 3.5 kHz throughout the whole recording.",
+    "In 1998 the band recorded this song live in a small club with about 200 people watching.",
+]
+
+
+@pytest.mark.parametrize("answer", OPENINGS)
+def test_the_first_piece_of_every_answer_is_short(answer):
+    """The first piece decides when Heron starts talking: a clause or a few words, out before the end."""
+    out = stream(answer + " And more follows here.", step=3)
+    at, first = out[0]
+    assert at != "end" and len(first) <= ChunkerOptions().first_max_chars, first
+    assert len(first.split()) >= 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "together"),
+    [
+        (OPENINGS[4], "3.5 kHz"),
+        (OPENINGS[5], "In 1998"),
+        ("It weighs about 3 kg and costs roughly 25 dollars in all.", "3 kg"),
+    ],
+)
+def test_a_first_piece_cut_between_words_never_parts_a_number_from_its_word(answer, together):
+    assert any(together in piece for piece in pieces(answer))

@@ -202,8 +202,11 @@ def test_a_spoken_question_is_answered_aloud(vad_model):
         "voice_first_token_ms",
         "voice_first_sentence_ms",
         "voice_first_audio_ms",
+        "voice_rtf",  # how fast the voice made its speech
+        "voice_gap_ms_max",  # the longest the speaker ran dry mid-answer
     ):
         assert stage in done.stats
+    assert 0 < done.stats["voice_rtf"] < 1
     assert len(speaker.played) == 2  # "A dog barks twice." and "Then a car passes by."
     asked = engine.requests[-1].turns[-1]
     assert asked.audio is not None and len(asked.audio) / RATE > len(question) / RATE * 0.8

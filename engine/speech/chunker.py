@@ -1,8 +1,9 @@
 """Cut a streamed answer into pieces of speech as soon as each one is complete.
 
-The first piece decides how soon Heron starts talking, so it may be a clause ("At one minute
-five, ...") once it is long enough; later pieces are whole sentences, split at a clause only
-when a sentence runs very long. A sentence end is only certain once the character after it is
+The first piece decides how soon Heron starts talking, and a voice such as Piper makes a whole
+piece before its first sample: so the first piece is short, a clause ("At one minute five, ...")
+or, when no clause ends soon, a few words. Later pieces are whole sentences (they are made while
+the earlier ones play), split at a clause only when a sentence runs very long. A sentence end is only certain once the character after it is
 seen ("3." may become "3.5"), so a final period waits for the next delta or the end.
 
 Only answer text is spoken: ``sentences_from_events`` takes ``TextDelta`` and ignores
@@ -41,11 +42,14 @@ _ABBREVIATIONS = {
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n|\n(?=\s*(?:[-*+•]|\d+[.)])\s)")
 _LINE_END = re.compile(r"\n")
 _CLAUSE_END = re.compile(r"[,;:—–][\"'”’)\]]*(?=\s)")
+_WORD = re.compile(r"\S+")
+_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 
 
 @dataclass
 class ChunkerOptions:
-    first_clause_chars: int = 28  # the first piece may end at a clause once it is this long
+    first_clause_chars: int = 12  # the first piece may end at a clause once it is this long
+    first_max_chars: int = 48  # ... and with no clause in sight, at a word once the text is longer
     max_chars: int = 220  # a longer sentence is split at its last clause boundary
 
 
@@ -125,11 +129,22 @@ class SentenceChunker:
                 return clauses[0] if self._emitted == 0 else clauses[-1]
             # No clause boundary in sight: the first piece goes at a word boundary rather than wait
             # (a long opening sentence would otherwise hold the reply back); later ones much later.
-            wait = 3 * self.options.first_clause_chars if self._emitted == 0 else 2 * self.options.max_chars
+            wait = self.options.first_max_chars if self._emitted == 0 else 2 * self.options.max_chars
             if len(text) > wait:
                 line = _LINE_END.search(text)
-                space = text.rfind(" ", self.options.first_clause_chars)
-                return line.end() if line else (space + 1 if space > 0 else None)
+                return line.end() if line else self._word_cut(text, wait)
+        return None
+
+    def _word_cut(self, text: str, limit: int) -> int | None:
+        """After the last space within ``limit`` between two plain words: never between a number
+        and its unit, a year and its "in", "Mr." and a name, which the spoken form reads together."""
+        words = list(_WORD.finditer(text))
+        for before, after in reversed(list(zip(words, words[1:], strict=False))):
+            if before.end() < self.options.first_clause_chars:
+                return None
+            fits = after.start() <= limit + 1
+            if fits and _PLAIN_WORD.fullmatch(before.group()) and after.group()[0].isalpha():
+                return after.start()
         return None
 
     @staticmethod

@@ -21,8 +21,9 @@ import numpy as np
 from engine.events import Done, Error, Event, Finish, TextDelta, ThinkDelta
 from engine.requests import AskRequest
 from engine.speech.chunker import ChunkerOptions, SentenceChunker
+from engine.speech.pacing import pacer_for
 from engine.speech.spoken import spoken_form
-from engine.speech.tts import Voice, pause_after
+from engine.speech.tts import CLAUSE_PAUSE_S, Voice, pause_after
 from engine.voice.events import Speaking
 from engine.voice.playback import Player
 
@@ -74,8 +75,10 @@ class AnswerJob:
         self._generation_over = threading.Event()
         self._lock = threading.Lock()
         self.times: dict[str, float] = {"created": time.monotonic()}
-        self.speech_end = self.times["created"]
-        self._playing_until = 0.0  # when the audio queued so far should have finished playing  # when the user stopped speaking (set by the loop)
+        self.speech_end = self.times["created"]  # when the user stopped speaking (set by the loop)
+        self._playing_until = 0.0  # when the audio queued so far should have finished playing
+        self._pacer = pacer_for(voice)
+        self._made_s = self._audio_s = self._gap_max_s = 0.0  # synthesis time, speech made, longest gap
         self.finished = threading.Event()
         self._engine_done: Done | None = None
         if not held:
@@ -193,17 +196,39 @@ class AnswerJob:
         text = spoken_form(piece)
         if not text:
             return
+        parts = self._pacer.split(text, self._ahead_s())
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            audio = self._synthesize(part)
+            pause = pause_after(piece) if last else (CLAUSE_PAUSE_S if part[-1] in ",;:.!?" else 0.0)
+            gap = np.zeros(round(pause * self.voice.sample_rate), np.float32)
+            ready = self.player.prepare(np.concatenate([audio, gap]), self.voice.sample_rate)
+            self.times.setdefault("first_sentence", time.monotonic())
+            self._released.wait()
+            if self._cancelled.is_set():
+                return
+            self._queue(ready, (self, piece) if index == 0 else None)
+
+    def _synthesize(self, text: str) -> np.ndarray:
+        started = time.monotonic()
         audio = self.voice.synthesize(text)
-        gap = np.zeros(round(pause_after(piece) * self.voice.sample_rate), np.float32)
-        ready = self.player.prepare(np.concatenate([audio, gap]), self.voice.sample_rate)
-        self.times.setdefault("first_sentence", time.monotonic())
-        self._released.wait()
-        if self._cancelled.is_set():
-            return
-        self.player.play(ready, self.player.rate, tag=(self, piece))
+        took, heard = time.monotonic() - started, len(audio) / self.voice.sample_rate
+        self._pacer.observe(len(text), took, heard)
+        self._made_s += took
+        self._audio_s += heard
+        return audio
+
+    def _ahead_s(self) -> float:
+        """Seconds of this answer's audio still queued before the speaker runs dry."""
+        return max(0.0, self._playing_until - time.monotonic())
+
+    def _queue(self, ready: np.ndarray, tag: object) -> None:
+        now = time.monotonic()
+        if self._playing_until and now > self._playing_until:  # the speaker ran dry mid-answer
+            self._gap_max_s = max(self._gap_max_s, now - self._playing_until)
+        self.player.play(ready, self.player.rate, tag=tag)
         # A speaker that stops taking audio (unplugged) must not hold the turn for ever.
-        start = max(time.monotonic(), self._playing_until)
-        self._playing_until = start + len(ready) / self.player.rate
+        self._playing_until = max(now, self._playing_until) + len(ready) / self.player.rate
 
     def on_segment(self, piece: str, heard_at: float) -> None:
         """The player reached one of this answer's pieces (called from the audio thread)."""
@@ -232,12 +257,22 @@ class AnswerJob:
         if self.record.interrupted:
             engine["finish"] = Finish.INTERRUPTED
         engine["interrupted"] = self.record.interrupted
+        engine.update(self._speech_stats())
         self.record.stats = engine
         if self.record.spoken:
             self._emit(Speaking(False))
         self.finished.set()
         if self._on_finished is not None and not self._discarded:
             self._on_finished(self)
+
+    def _speech_stats(self) -> dict:
+        """How the voice kept up: its real-time factor and the longest silence the speaker ran dry."""
+        if not self._audio_s:
+            return {}
+        return {
+            "voice_rtf": round(self._made_s / self._audio_s, 3),
+            "voice_gap_ms_max": round(self._gap_max_s * 1000, 1),
+        }
 
 
 def voice_timings(times: dict[str, float], speech_end: float) -> dict[str, float]:
