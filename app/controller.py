@@ -16,6 +16,7 @@ from app import paths
 from app.engine_choice import ENGINE_SETTINGS, check_server, engine_from
 from app.engines.bridge import EngineBridge
 from app.engines.shared import SharedEngine
+from app.exporting import export_conversation
 from app.player import RecordingPlayer
 from app.recording_loader import RecordingLoader
 from app.settings import Settings, add_recent_file, open_settings, recent_files
@@ -30,12 +31,6 @@ from engine.requests import AskRequest, ModelChoice
 from engine.timefmt import clock
 
 QUEUED = Qt.ConnectionType.QueuedConnection
-EXPORTS = {
-    "Markdown (*.md)": "md",
-    "JSON (*.json)": "json",
-    "WebVTT subtitles (*.vtt)": "vtt",
-    "SRT subtitles (*.srt)": "srt",
-}
 
 
 class Controller(QObject):
@@ -84,6 +79,7 @@ class Controller(QObject):
         w.copy_last_requested.connect(lambda: w.chat.current and w.chat.current.copy_answer())
         w.export_requested.connect(lambda: self.export_conversation(self.conversation_id))
         w.models_requested.connect(self.open_models)
+        w.welcome_requested.connect(self.open_welcome)
         w.trainer_requested.connect(self.open_trainer)
         w.base_model_requested.connect(lambda: self.use_adapter(None))
         w.settings_requested.connect(self.open_settings)
@@ -139,7 +135,7 @@ class Controller(QObject):
         duration_s = len(samples) / SAMPLE_RATE
         self.session.set_recording(path, duration_s)
         self.player.set_samples(samples)
-        self.snapper.use(ArrayAudio(samples, SAMPLE_RATE))
+        self.snapper.use(ArrayAudio(samples, SAMPLE_RATE), prepare=True)
         self.window.waveform.set_peaks(peaks)
         self.window.progress.hide()
         self.window.recording_label.setText(f"{Path(path).name} · {clock(duration_s)}")
@@ -315,25 +311,7 @@ class Controller(QObject):
     def export_conversation(
         self, conversation_id: int | None, path: str | None = None, kind: str | None = None
     ):
-        from engine.history import export
-
-        if conversation_id is None:
-            self.window.banner.show_message("Nothing to export yet: ask a question first.")
-            return
-        if path is None:
-            path, chosen = QFileDialog.getSaveFileName(
-                self.window, "Export conversation", "", ";;".join(EXPORTS)
-            )
-            if not path:
-                return
-            kind = EXPORTS[chosen]
-        writers = {
-            "md": export.to_markdown,
-            "json": export.to_json,
-            "vtt": export.to_webvtt,
-            "srt": export.to_srt,
-        }
-        Path(path).write_text(writers[kind](self.store.get_conversation(conversation_id)), encoding="utf-8")
+        export_conversation(self.window, self.store, conversation_id, path, kind)
 
     # -- settings ------------------------------------------------------------------------------
     @Slot()
@@ -469,16 +447,29 @@ class Controller(QObject):
             self.window.statusBar().showMessage("Model unloaded for training; it reloads when you ask.")
 
     def first_start(self) -> None:
-        """No model chosen and none installed: open the manager, which recommends one."""
+        """No model chosen: the welcome the first time; else the installed model, or the manager."""
+        from app.welcome import welcome_due
         from engine.model.registry import installed_models
 
         if self.settings.model:
+            return
+        if welcome_due(self.qsettings):
+            self.open_welcome()
             return
         installed = [m.name for m in installed_models(paths.models_dir()) if m.complete]
         if installed:
             self.use_model(installed[0])
         else:
             self.open_models()
+
+    def open_welcome(self) -> None:
+        """The first-run welcome; Help → Welcome opens it again."""
+        from app.welcome import WelcomeFlow
+
+        self.welcome = WelcomeFlow(self.window, self.settings, self.qsettings, paths.models_dir())
+        self.welcome.model_ready.connect(self.use_model)
+        self.welcome.server_requested.connect(self.open_settings)
+        self.welcome.open()
 
     def shutdown(self) -> None:
         self.loader.cancel()

@@ -154,6 +154,7 @@ class WelcomeFlow(QObject):
             voice, notice = open_voice_or_espeak(self.settings.voice)
             samples = voice.synthesize(HELLO)
             sounddevice.play(samples, voice.sample_rate, device=self.settings.output_device or None)
+            sounddevice.wait()  # the stream closes here, not behind the app's back at exit
         except Exception as exc:  # no PortAudio, no device, a voice that fails: said, not raised
             self._said.emit(f"Heron could not speak: {' '.join(str(exc).split())}")
             return

@@ -26,7 +26,7 @@ def flow(qtbot, tmp_path: Path):
     welcome = WelcomeFlow(window, Settings(), store, tmp_path / "models")
     welcome.open()
     yield welcome
-    welcome.panel.cancel()
+    welcome.dialog.reject()  # closing stops the level meter's microphone stream
     welcome.panel.wait(10)
 
 

@@ -85,6 +85,7 @@ class ProgressPanel(QWidget):
 class MainWindow(QMainWindow):
     recording_chosen = Signal(str)
     sample_requested = Signal()
+    welcome_requested = Signal()
     settings_requested = Signal()
     models_requested = Signal()
     trainer_requested = Signal()
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         self.base_model_action = self._action(tools, "Use the &base model", None, self.base_model_requested)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Try the &sample recording", None, self.sample_requested)
+        self._action(help_menu, "&Welcome…", None, self.welcome_requested)
         self._action(help_menu, "&About Heron", None, self.show_about)
 
     def _action(self, menu, text: str, shortcut, slot) -> QAction:

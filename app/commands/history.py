@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 from app import paths
-
-FORMATS = ("md", "json", "vtt", "srt")
+from app.exporting import FORMATS
 
 
 def register(commands) -> None:
@@ -63,16 +62,10 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from engine.history import export
+    from app.exporting import render
 
-    writers = {
-        "md": export.to_markdown,
-        "json": export.to_json,
-        "vtt": export.to_webvtt,
-        "srt": export.to_srt,
-    }
     with _store(read_only=True) as store:
-        text = writers[args.format](store.get_conversation(args.id))
+        text = render(store.get_conversation(args.id), args.format)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
         print(f"Wrote {args.output}", file=sys.stderr)
