@@ -17,6 +17,15 @@ CODE_NOTICE = "The code is shown on screen."
 
 # --- markdown -----------------------------------------------------------------------------------
 
+_DOMAIN = r"[\w-]+(?:\.[\w-]+)+"
+_URL_TAIL = r"(?:[/?#]\S*?)?(?=[.,;:!?)]*(?:\s|$))"
+_TLDS = "com|org|net|dev|io|ai|edu|gov|app|info"
+
+
+def _say_domain(domain: str) -> str:
+    return domain.replace(".", " dot ")
+
+
 _MARKDOWN = [
     (re.compile(r"```.*?(```|$)", re.S), f" {CODE_NOTICE} "),  # a whole fenced block in one sentence
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # image: its alt text
@@ -34,10 +43,9 @@ _MARKDOWN = [
     (re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", re.M), ""),  # table rule
     (re.compile(r"^\s*([-*_]\s*){3,}$", re.M), ""),  # horizontal rule
     (re.compile(r"\s*\|\s*"), ", "),  # table cells
-    (
-        re.compile(r"https?://(?:www\.)?([\w-]+(?:\.[\w-]+)+)(?:[/?#]\S*?)?(?=[.,;:!?)]*(?:\s|$))"),
-        r"a link to \1",
-    ),
+    # An address is said as a person says it: its site, "dot" for each dot; the path is for the screen.
+    (re.compile(rf"(?:https?://|\bwww\.)(?:www\.)?({_DOMAIN}){_URL_TAIL}"), lambda m: _say_domain(m[1])),
+    (re.compile(rf"(?<![\w.])((?:[a-z0-9-]+\.)+(?:{_TLDS})){_URL_TAIL}"), lambda m: _say_domain(m[1])),
 ]
 
 # --- timestamps ---------------------------------------------------------------------------------
@@ -47,7 +55,15 @@ _RANGE = re.compile(rf"\[?\s*({_TIME})\s*\]?\s*(?:-|–|—|to)\s*\[?\s*({_TIME}
 _RANGE_BARE = re.compile(rf"(?<![\d:])({_TIME})\s*(?:-|–|—)\s*({_TIME})(?![\d:])")
 _BRACKETED = re.compile(rf"[\[(]\s*({_TIME})\s*[\])]")
 _CLOCK = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})\s*([aApP])\.?\s*[mM]\.?(?!\w)")
+_HOUR = re.compile(r"(?<![\d:.])(1[0-2]|0?[1-9])\s*([aApP])\.?\s*[mM]\.?(?!\w)")  # "3 pm"
 _BARE = re.compile(rf"(?<![\d:.])({_TIME})(?![\d:])")
+_STAMP = rf"\[\s*{_TIME}\s*(?:(?:-|–|—|to)\s*{_TIME}\s*)?\]"  # a bracketed time or range
+_LEADING_TIME = re.compile(
+    rf"^(\s*(?:(?:then|and|but|so|later|next|finally)\s+)?(?:(?:at|from|between|around|after|before|until|by|step)\s+)?"
+    rf"{_STAMP}(?:\s*(?:-|–|—|to|and)\s*{_STAMP})?)(?=\s+[A-Za-z])",
+    re.I,
+)
+_BETWEEN = re.compile(r"\bbetween\s*\[?\s*$", re.I)
 
 
 def timestamp_words(stamp: str) -> str:
@@ -90,13 +106,26 @@ def _bare_time(match: re.Match) -> str:
     return clock_words(int(parts[0]), int(parts[1]))
 
 
+def range_word(match: re.Match) -> str:
+    """ "to" joins a range, but after "between" a person says "and"."""
+    return "and" if _BETWEEN.search(match.string, 0, match.start()) else "to"
+
+
+def _period(match: re.Match) -> str:
+    """The "." of "p.m." also ends the sentence when nothing, or a new sentence, follows it."""
+    ends = match[0].endswith(".") and re.match(r"\s*(?:$|[A-Z])", match.string[match.end() :])
+    return "." if ends else ""
+
+
 def speak_timestamps(text: str) -> str:
-    text = _RANGE.sub(lambda m: f"{timestamp_words(m[1])} to {timestamp_words(m[2])}", text)
-    text = _RANGE_BARE.sub(lambda m: f"{timestamp_words(m[1])} to {timestamp_words(m[2])}", text)
+    # A time that opens the sentence is followed by a pause, as a person reading it pauses:
+    # "At [01:05] a dog barks" → "At one minute five, a dog barks" (heard as one phrase otherwise).
+    text = _LEADING_TIME.sub(r"\1,", text)
+    text = _RANGE.sub(lambda m: f"{timestamp_words(m[1])} {range_word(m)} {timestamp_words(m[2])}", text)
+    text = _RANGE_BARE.sub(lambda m: f"{timestamp_words(m[1])} {range_word(m)} {timestamp_words(m[2])}", text)
     text = _BRACKETED.sub(lambda m: timestamp_words(m[1]), text)
-    text = _CLOCK.sub(
-        lambda m: clock_words(int(m[1]), int(m[2]), m[3]) + ("." if m[0].endswith(".") else ""), text
-    )
+    text = _CLOCK.sub(lambda m: clock_words(int(m[1]), int(m[2]), m[3]) + _period(m), text)
+    text = _HOUR.sub(lambda m: f"{num.cardinal(int(m[1]))} {m[2].lower()} m" + _period(m), text)
     return _BARE.sub(_bare_time, text)
 
 
@@ -140,12 +169,14 @@ _UNIT_RE = re.compile(
 )
 _CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euros", "cent", "cents"),
              "£": ("pound", "pounds", "penny", "pence")}  # fmt: skip
-_MONEY_RE = re.compile(r"([$€£])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?(?:\s?(k|K|million|billion)\b)?")
+_MONEY_RE = re.compile(
+    r"([$€£])\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s?(k|K|million|billion|trillion)\b)?(?!\.?\d)"
+)
 _ORDINAL_RE = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.I)
 _FRACTIONS = {"1/2": "one half", "1/3": "one third", "2/3": "two thirds", "1/4": "one quarter",
               "3/4": "three quarters"}  # fmt: skip
 _FRACTION_RE = re.compile(r"(?<![\d/])(\d+)/(\d+)(?![\d/])")
-_NUM_RANGE_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s?(?:-|–|—)\s?({_NUMBER})(?![\w.])")
+_NUM_RANGE_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s?(?:-|–|—)\s?({_NUMBER})(?!\w|\.\d)")
 _YEAR_CONTEXT = re.compile(
     r"\b(in|since|by|until|from|year|of|around|circa)\s+(1[1-9]\d\d|20[1-9]\d)\b", re.I
 )
@@ -189,6 +220,8 @@ def _money(match: re.Match) -> str:
         amount = num.decimal(match[2] + (f".{match[3]}" if match[3] else ""))
         return f"{amount} {scale_word} {many}"
     words = num.plural(num.cardinal(whole), one, many)
+    if match[3] and len(match[3]) != 2:  # "$2.5" is not two dollars and five cents
+        return f"{num.decimal(match[2] + '.' + match[3])} {many}"
     if match[3] and int(match[3]):
         words += " and " + num.plural(num.cardinal(int(match[3])), cent, cents)
     return words
@@ -223,7 +256,7 @@ def speak_numbers(text: str) -> str:
     text = _ORDINAL_RE.sub(lambda m: num.ordinal(int(m[1])), text)
     text = _FRACTION_RE.sub(_fraction, text)
     text = _YEAR_CONTEXT.sub(lambda m: f"{m[1]} {num.year(int(m[2]))}", text)
-    text = _NUM_RANGE_RE.sub(lambda m: f"{num.decimal(m[1])} to {num.decimal(m[2])}", text)
+    text = _NUM_RANGE_RE.sub(lambda m: f"{num.decimal(m[1])} {range_word(m)} {num.decimal(m[2])}", text)
     return _PLAIN_NUMBER.sub(_plain_number, text)
 
 
