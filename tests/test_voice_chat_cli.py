@@ -66,3 +66,23 @@ def test_the_printer_shows_turns_answers_and_interruptions(capsys):
     assert "Listening" in out and "You: [spoken question, 2.5 s]" in out
     assert "Heron: A dog barks. (interrupted)" in out and "hidden" not in out
     assert "stopped working" in err and printer.status == 2
+
+
+@pytest.mark.parametrize(("argv", "spoken_by", "notice"), [((), "piper", None),
+                                                            (("--voice", "piper:not-added"), "piper", "not installed")])  # fmt: skip
+def test_heron_chat_speaks_with_piper_out_of_the_box(monkeypatch, capsys, argv, spoken_by, notice):
+    """The voice heron chat opens: Piper by default; a voice that does not open gives way, with a notice."""
+    import app.engines
+    import engine.voice.devices as devices
+    from engine.voice.devices import DeviceChoice, SoundDevice
+    from engine.voice.loop import VoiceLoop
+
+    device = DeviceChoice(SoundDevice(0, "virtual", "pulse", 1, 1, 48000.0, True))
+    monkeypatch.setattr(devices, "resolve_devices", lambda *a: (device, device))
+    monkeypatch.setattr(chat, "_preflight", lambda *a: None)
+    monkeypatch.setattr(app.engines, "open_engine", lambda *a: object())
+    monkeypatch.setattr(VoiceLoop, "open", classmethod(lambda cls, engine, voice, *a: voice))
+    voice, _engine = chat._open_loop(parse(*argv), store=None)
+    assert voice.name == spoken_by
+    err = capsys.readouterr().err
+    assert (notice in err and "Piper instead" in err) if notice else "instead" not in err
