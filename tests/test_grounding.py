@@ -161,3 +161,21 @@ def test_a_step_late_in_a_long_recording_snaps_in_absolute_time_reading_only_aro
     step = ground_step(Step(0, cited, cited, "A knock at [2:17:41]."), Grounder(recording))
     assert step.snapped_start_s == pytest.approx(recording.KNOCK_S, abs=0.03)
     assert recording.read_s < 30  # a few blocks, not three hours
+
+
+def test_the_window_s_snapper_analyses_a_short_recording_ahead():
+    from engine.grounding import StepSnapper
+
+    class Counted(ArrayAudio):
+        reads = 0
+
+        def read(self, start_s: float, end_s: float) -> np.ndarray:
+            Counted.reads += 1
+            return super().read(start_s, end_s)
+
+    snapper = StepSnapper()
+    snapper.use(Counted(put(noise(30.0, 0.01), 21.37, click())), prepare=True).join(30)
+    before = Counted.reads
+    step = snapper.ground(Step(0, 21.0, 21.0, "A knock at [00:21]."))
+    assert step.snapped_start_s == pytest.approx(21.37, abs=0.03)
+    assert Counted.reads == before  # all analysed already

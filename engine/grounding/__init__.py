@@ -9,8 +9,9 @@ on onnxruntime), so the window can snap without a frozen frame.
 """
 
 from engine.grounding.snap import Grounder, Snapped, snap
+from engine.grounding.snapper import StepSnapper
 from engine.grounding.source import ArrayAudio, AudioSource
-from engine.grounding.steps import PRE_ROLL_S, StepSnapper, ground_step, play_start, unsnapped
+from engine.grounding.steps import PRE_ROLL_S, ground_step, play_start, unsnapped
 
 __all__ = [
     "PRE_ROLL_S",

@@ -42,6 +42,10 @@ class Grounder:
     def duration_s(self) -> float:
         return self.analysis.duration_s
 
+    def prepare(self, start_s: float, end_s: float) -> None:
+        """Analyse a stretch ahead of the anchors that will cite it."""
+        self.analysis.region(start_s, end_s)
+
     def snap(self, start_s: float, end_s: float | None = None, text: str = "") -> Snapped:
         raw_end = start_s if end_s is None else max(end_s, start_s)
         unsnapped = Snapped(start_s, raw_end, start_s, raw_end, 0.0, "none")
