@@ -55,7 +55,10 @@ def test_no_file_changes_nothing(tmp_path):
         ("[defaults]\nvolume = 3\n", "[defaults] volume is not an option of any command"),
         ('[speak]\nvoice = "kokoro"\n', "there is no command [speak]"),
         ('model = "think"\n', "model must be inside a section"),
-        ('[chat]\nvoice = "robot"\n', "[chat] voice must be one of espeak, kokoro, not 'robot'"),
+        (
+            '[chat]\nvoice = "robot"\n',
+            "[chat] voice: must be one of piper, kokoro, espeak or piper:NAME, not 'robot'",
+        ),
         ("[ask]\nmax_new_tokens = -4\n", "[ask] max_new_tokens: "),
         ('[chat]\npush_to_talk = "yes"\n', "[chat] push_to_talk must be true or false"),
         ("[ask]\nthink = 1\n", "[ask] think must be true or false, not 1"),
