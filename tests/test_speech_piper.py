@@ -216,3 +216,18 @@ def test_heron_models_download_piper_adds_a_voice_and_lists_it(tmp_path, heron_h
     assert "piper:en_US-cli-medium" in listing and "local folder" not in listing
     missing = heron("models", "download", "piper")
     assert missing.status == 2 and "heron models download piper URL|FOLDER" in missing.stderr
+
+
+def test_without_kokoros_optional_packages_the_voice_says_how_to_add_them(tmp_path, monkeypatch):
+    import importlib.util
+
+    from engine.speech import voices
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "kokoro" else real(name, *a)
+    )
+    info = voices.kokoro_info(tmp_path / "models")
+    assert not info.installed and 'pip install "heron[kokoro]"' in info.state
+    voice, notices = open_with_fallback("kokoro", tmp_path / "models")
+    assert voice.name == "piper" and "heron[kokoro]" in notices[0]

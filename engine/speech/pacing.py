@@ -16,6 +16,8 @@ import threading
 import weakref
 from dataclasses import dataclass
 
+from engine.speech.tts import CLAUSE_PAUSE_S, pause_after
+
 MIN_BUDGET_S = 0.12  # with nothing queued, a part should still come out this quickly
 SAFETY = 0.6  # use this share of the time ahead: the machine's speed changes from part to part
 MIN_PART_CHARS = 10  # never a part shorter than this ("Yes," stays with what follows)
@@ -67,6 +69,14 @@ class Pacer:
                 return ends[-1]
         later = [m.end() for m in _CLAUSE_END.finditer(text) if len(text) - m.end() >= MIN_PART_CHARS]
         return later[0] if later else len(text)
+
+
+def pause_after_part(piece: str, part: str, last: bool) -> float:
+    """The silence after one part of ``piece``: the piece's own pause after its last part, a clause's
+    after a part that ends at punctuation, none between two words (they flow on)."""
+    if last:
+        return pause_after(piece)
+    return CLAUSE_PAUSE_S if part[-1] in ",;:.!?" else 0.0
 
 
 _pacers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

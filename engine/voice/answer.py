@@ -21,9 +21,9 @@ import numpy as np
 from engine.events import Done, Error, Event, Finish, TextDelta, ThinkDelta
 from engine.requests import AskRequest
 from engine.speech.chunker import ChunkerOptions, SentenceChunker
-from engine.speech.pacing import pacer_for
+from engine.speech.pacing import pacer_for, pause_after_part
 from engine.speech.spoken import spoken_form
-from engine.speech.tts import CLAUSE_PAUSE_S, Voice, pause_after
+from engine.speech.tts import Voice
 from engine.voice.events import Speaking
 from engine.voice.playback import Player
 
@@ -200,7 +200,7 @@ class AnswerJob:
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             audio = self._synthesize(part)
-            pause = pause_after(piece) if last else (CLAUSE_PAUSE_S if part[-1] in ",;:.!?" else 0.0)
+            pause = pause_after_part(piece, part, last)
             gap = np.zeros(round(pause * self.voice.sample_rate), np.float32)
             ready = self.player.prepare(np.concatenate([audio, gap]), self.voice.sample_rate)
             self.times.setdefault("first_sentence", time.monotonic())
