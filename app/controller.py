@@ -342,6 +342,7 @@ class Controller(QObject):
         self.server_checked.connect(dialog.show_server_status, QUEUED)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.values()))
         dialog.finished.connect(monitor.stop)
+        self.voice.attach_settings(dialog)  # the installed voices, with Preview
         dialog.show()
         self.settings_dialog = dialog
         return dialog

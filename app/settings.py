@@ -23,7 +23,7 @@ class Settings:
     max_new_tokens: int = 512
     input_device: str = ""
     output_device: str = ""
-    voice: str = "espeak"
+    voice: str = "piper"  # the natural voice that ships with Heron
     speaking_rate: float = 1.0
     vad_threshold: float = 0.5
     silence_ms: int = 600
