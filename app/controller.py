@@ -29,6 +29,7 @@ from engine.history.session import ActiveTurn, ConversationSession, delete_conve
 from engine.interface import Engine, EngineState
 from engine.requests import AskRequest, ModelChoice
 from engine.timefmt import clock
+from ui.theme import apply_theme
 
 QUEUED = Qt.ConnectionType.QueuedConnection
 
@@ -481,11 +482,3 @@ class Controller(QObject):
         self.bridge.shutdown()
         self.settings.save(self.qsettings)
         self.store.close()
-
-
-def apply_theme(theme: str) -> None:
-    """Light, dark, or as the system is (Qt follows the system's colour scheme by itself)."""
-    from PySide6.QtGui import QGuiApplication
-
-    schemes = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}
-    QGuiApplication.styleHints().setColorScheme(schemes.get(theme, Qt.ColorScheme.Unknown))
