@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from app import paths
-from app.engine_choice import ENGINE_SETTINGS, check_server, engine_from
+from app.engine_choice import ENGINE_SETTINGS, engine_from
 from app.engines.bridge import EngineBridge
 from app.engines.shared import SharedEngine
 from app.exporting import export_conversation
@@ -317,36 +317,10 @@ class Controller(QObject):
     # -- settings ------------------------------------------------------------------------------
     @Slot()
     def open_settings(self):
-        from dataclasses import asdict
+        from app.settings_panel import open_settings_dialog
 
-        from app.sound_check import LevelMonitor, device_names, play_test_tone
-        from engine.model.registry import MODELS, installed_models
-        from ui.settings_dialog import SettingsDialog
-
-        models = [(spec.title, name) for name, spec in MODELS.items()]
-        models += [
-            (f"{m.name} (folder)", str(m.path)) for m in installed_models(paths.models_dir()) if not m.spec
-        ]
-        inputs, outputs = device_names()
-        dialog = SettingsDialog(asdict(self.settings), models, inputs, outputs, self.window)
-        monitor = LevelMonitor(dialog)
-        monitor.level.connect(dialog.set_level)
-        dialog.input_device_changed.connect(monitor.start)
-        dialog.test_sound_requested.connect(
-            lambda device: (message := play_test_tone(device)) and self.window.banner.show_message(message)
-        )
-        dialog.test_server_requested.connect(
-            lambda url, token: threading.Thread(
-                target=lambda: self.server_checked.emit(check_server(url, token)), daemon=True
-            ).start()  # fmt: skip
-        )
-        self.server_checked.connect(dialog.show_server_status, QUEUED)
-        dialog.accepted.connect(lambda: self.apply_settings(dialog.values()))
-        dialog.finished.connect(monitor.stop)
-        self.voice.attach_settings(dialog)  # the installed voices, with Preview
-        dialog.show()
-        self.settings_dialog = dialog
-        return dialog
+        self.settings_dialog = open_settings_dialog(self)
+        return self.settings_dialog
 
     def apply_settings(self, values: dict) -> None:
         before = [getattr(self.settings, name) for name in ENGINE_SETTINGS]

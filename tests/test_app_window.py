@@ -217,18 +217,17 @@ def test_settings_dialog_round_trips_and_persists(app, qtbot):
     values = dialog.values()
     assert values["model"] == controller.settings.model and values["silence_ms"] == 600
     values.update(
-        precision="int8", think=True, silence_ms=1200, speaking_rate=1.3, theme="dark", vad_threshold=0.6
-    )
+        precision="int8", silence_ms=1200, speaking_rate=1.3, theme="dark", vad_threshold=0.6
+    )  # Think is beside the question box now (tests/test_input_bar.py)
     dialog.set_values(values)
     dialog.accept()
     assert controller.settings.silence_ms == 1200 and controller.settings.theme == "dark"
     reread = Settings.load(open_settings())
     assert (
         reread.precision,
-        reread.think,
         reread.silence_ms,
         reread.speaking_rate,
         reread.vad_threshold,
-    ) == ("int8", True, 1200, 1.3, 0.6)
+    ) == ("int8", 1200, 1.3, 0.6)
     for control in dialog.findChildren(QComboBox) + dialog.findChildren(QAbstractSpinBox):
         assert control.accessibleName() and control.toolTip(), control

@@ -1,7 +1,9 @@
 """Settings: model and compute, where the model runs (this computer or a server), sound devices with a live level and a test sound, voice, listening, theme.
 
-Plain values in, plain values out: the app reads and stores them (QSettings) and serves the
-live parts (level meter, test sound) through signals.
+Plain values in, plain values out: the app reads and stores them (QSettings), says which
+choices this computer has (devices by recognisable names, a GPU only where there is one), and
+serves the live parts (level meter, test sound) through signals. "Think" is not here: it sits
+beside the question box, where it is used.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ PRECISIONS = [
     ("Automatic (the largest that fits in free memory)", ""),
     *((precision.LABELS[p], p) for p in precision.PRECISIONS),
 ]
-DEVICES = [("Automatic", ""), ("GPU (CUDA)", "cuda"), ("CPU", "cpu")]
+COMPUTE = [("Automatic", ""), ("CPU", "cpu")]  # until the app says what this computer has
+Choices = list[tuple[str, str]]  # (what the person reads, the value stored)
 ENGINES = [("On this computer", "local"), ("A server (heron serve, or OpenAI-compatible)", "server")]
 THEMES = [("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")]
 # Until the app lists the installed voices (set_voices): the ones every install has, and Kokoro.
@@ -45,14 +48,14 @@ class SettingsDialog(QDialog):
     preview_requested = Signal(str, float, str)  # voice, speaking rate, output device: the app speaks a line
 
     def __init__(
-        self, values: dict, models: list[tuple[str, str]], inputs: list[str], outputs: list[str], parent=None
+        self, values: dict, models: Choices, inputs: Choices, outputs: Choices, parent=None, compute=COMPUTE
     ):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setAccessibleName("Settings")
         self._fields: dict[str, QWidget] = {}
         tabs = QTabWidget()
-        tabs.addTab(self._model_tab(models), "Model")
+        tabs.addTab(self._model_tab(models, compute), "Model")
         tabs.addTab(self._engine_tab(), "Engine")
         tabs.addTab(self._sound_tab(inputs, outputs), "Sound")
         tabs.addTab(self._voice_tab(), "Voice and listening")
@@ -60,6 +63,7 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setProperty("role", "primary")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QFormLayout(self)
@@ -68,12 +72,11 @@ class SettingsDialog(QDialog):
         self.set_values(values)
 
     # -- tabs ----------------------------------------------------------------------------------
-    def _model_tab(self, models) -> QWidget:
+    def _model_tab(self, models, compute) -> QWidget:
         form, page = self._page()
         self._combo(form, "model", "Model", models, "Which AF-Next answers (Tools → Models to add one)")
         self._combo(form, "precision", "Precision", PRECISIONS, "Smaller precisions use less GPU memory")
-        self._combo(form, "device", "Run on", DEVICES, "Where the model runs")
-        self._check(form, "think", "Reason step by step (shows the reasoning with its times)")
+        self._combo(form, "device", "Run on", compute, "Where the model runs on this computer")
         self._check(form, "snap_to_events", "Snap cited times to where the event starts in the audio")
         tokens = QSpinBox(minimum=16, maximum=8192, singleStep=64)
         self._add(
@@ -109,24 +112,19 @@ class SettingsDialog(QDialog):
     def _sound_tab(self, inputs, outputs) -> QWidget:
         form, page = self._page()
         self._combo(
-            form,
-            "input_device",
-            "Microphone",
-            [("Default", ""), *[(d, d) for d in inputs]],
-            "Where Heron listens",
+            form, "input_device", "Microphone", [("System default", ""), *inputs], "Where Heron listens"
         )
         self.level = QProgressBar(maximum=100, textVisible=False, accessibleName="Microphone level")
-        self.level.setToolTip("Live input level of the chosen microphone")
-        form.addRow("Level", self.level)
+        self.level.setToolTip("Live input level of the chosen microphone: speak and it moves")
+        self.level.setProperty("role", "meter")
+        form.addRow("Input level", self.level)
+        self.level_status = QLabel(wordWrap=True, accessibleName="Sound status")
+        form.addRow("", self.level_status)
         self._fields["input_device"].currentIndexChanged.connect(
             lambda: self.input_device_changed.emit(self._fields["input_device"].currentData())
         )
         self._combo(
-            form,
-            "output_device",
-            "Speaker",
-            [("Default", ""), *[(d, d) for d in outputs]],
-            "Where Heron speaks",
+            form, "output_device", "Speaker", [("System default", ""), *outputs], "Where Heron speaks"
         )
         test = QPushButton("Play a test sound", toolTip="Play a short tone on the chosen speaker")
         test.setAccessibleName("Play a test sound")
@@ -240,3 +238,7 @@ class SettingsDialog(QDialog):
 
     def set_level(self, level: float) -> None:
         self.level.setValue(int(max(0.0, min(level, 1.0)) * 100))
+
+    def set_level_status(self, text: str) -> None:
+        """What the sound checks found (a microphone that cannot open, a speaker that cannot play)."""
+        self.level_status.setText(text)

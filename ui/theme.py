@@ -49,7 +49,7 @@ _icon_cache: dict[tuple[str, str, str], QIcon] = {}
 
 
 def effective_scheme(theme: str) -> str:
-    """"light" or "dark": what ``theme`` (system, light, dark) shows on this desktop now."""
+    """ "light" or "dark": what ``theme`` (system, light, dark) shows on this desktop now."""
     if theme in COLOURS:
         return theme
     scheme = QGuiApplication.styleHints().colorScheme()

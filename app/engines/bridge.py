@@ -13,6 +13,7 @@ import threading
 from PySide6.QtCore import QObject, Signal
 
 from app.engines.shared import SharedEngine
+from app.window_words import worded_for_window
 from engine.events import Error
 from engine.requests import AskRequest, LoadRequest
 
@@ -69,7 +70,7 @@ class EngineBridge(QObject):
     def _pump(self, start) -> None:
         try:
             for event in start():
-                self.event.emit(event)
+                self.event.emit(worded_for_window(event))  # the window's words, not the CLI's flags
                 if isinstance(event, Error) and event.kind == "engine_crashed":
                     self.restarted.emit(event.message)  # after the turn's own error: the banner explains it
         finally:
