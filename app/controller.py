@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
@@ -20,14 +21,15 @@ from app.exporting import export_conversation
 from app.player import RecordingPlayer
 from app.recording_loader import RecordingLoader
 from app.settings import Settings, add_recent_file, open_settings, recent_files
+from app.turn_flow import TypedTurns, show_stored_turn
 from app.voice_turns import VoiceTurns
 from engine.audio import SAMPLE_RATE
-from engine.events import Done, Error, Event, Progress, Step, stage_label
+from engine.events import Event, Step
 from engine.grounding import ArrayAudio, StepSnapper, play_start
-from engine.history import HistoryError, HistoryStore, TurnState
+from engine.history import HistoryError, HistoryStore
 from engine.history.session import ActiveTurn, ConversationSession, delete_conversation
 from engine.interface import Engine, EngineState
-from engine.requests import AskRequest, ModelChoice
+from engine.requests import ModelChoice
 from engine.timefmt import clock
 from ui.theme import apply_theme
 
@@ -51,10 +53,11 @@ class Controller(QObject):
         self.snapper = StepSnapper(None, self.settings.snap_to_events)  # steps → their events' starts
         self.session = ConversationSession(self.store, paths.spoken_dir(), self.settings.model)
         self.session.ground_step = self.snapper.ground  # spoken turns' steps too
-        self.turn_view = None  # the chat's view of the typed turn being answered
-        self.active: ActiveTurn | None = None  # … and the turn itself
+        self.loading: str | None = None  # the recording being opened
+        self.turns = TypedTurns(self)  # typed questions: asked one at a time, each ending visibly
         self._connect()
         self.voice = VoiceTurns(self)  # spoken turns: the microphone controls, the voice loop
+        self.turns.update_controls()
         self.refresh_conversations()
         self.window.set_recent(recent_files(self.qsettings))
         self.window.set_adapter(Path(self.settings.adapter).name if self.settings.adapter else None)
@@ -70,6 +73,15 @@ class Controller(QObject):
     @property
     def conversation_id(self) -> int | None:
         return self.session.conversation_id
+
+    @property
+    def turn_view(self):
+        """The chat's view of the typed turn being answered, if any."""
+        return self.turns.view
+
+    @property
+    def active(self) -> ActiveTurn | None:
+        return self.turns.active
 
     def _connect(self) -> None:
         w = self.window
@@ -95,12 +107,13 @@ class Controller(QObject):
         w.chat.turn_focused.connect(self.show_steps_of)
         w.waveform.seek_requested.connect(self.player.seek)
         w.waveform.play_pause_requested.connect(self.player.toggle)
+        w.play_pause_requested.connect(self.player.toggle)
         w.waveform.step_clicked.connect(self._waveform_step_clicked)
         w.waveform.step_hovered.connect(self._waveform_step_hovered)
         self.player.position_changed.connect(w.waveform.set_playhead)
         self.player.notice.connect(w.banner.show_message)
         self.bridge.event.connect(self.on_event, QUEUED)
-        self.bridge.busy_changed.connect(w.input.set_busy, QUEUED)
+        self.bridge.busy_changed.connect(lambda _busy: self.turns.update_controls(), QUEUED)
         self.bridge.restarted.connect(self._engine_restarted, QUEUED)
         self.loader.progress.connect(self._loader_progress, QUEUED)
         self.loader.loaded.connect(self._recording_loaded, QUEUED)
@@ -123,9 +136,19 @@ class Controller(QObject):
         self.window.input.text.setFocus()
 
     def _load_recording(self, path: str) -> None:
-        self.session.set_recording(None)
+        self.show_no_recording()
         self.window.recording_label.setText(f"Opening {Path(path).name}…")
+        self.loading = path
         self.loader.open(path)
+        self.turns.update_controls()
+
+    def show_no_recording(self) -> None:
+        """No recording on screen, none in the next question (a failed open, a file gone)."""
+        self.session.set_recording(None)
+        self.player.set_samples(np.zeros(0, np.float32))
+        self.snapper.use(None)
+        self.window.waveform.clear()
+        self.window.recording_label.setText("No recording open")
 
     @Slot(str, float, object)
     def _loader_progress(self, label: str, done: float, total) -> None:
@@ -133,6 +156,9 @@ class Controller(QObject):
 
     @Slot(str, object, object)
     def _recording_loaded(self, path: str, samples, peaks) -> None:
+        if path != self.loading:
+            return  # a later open or a Stop superseded it
+        self.loading = None
         duration_s = len(samples) / SAMPLE_RATE
         self.session.set_recording(path, duration_s)
         self.player.set_samples(samples)
@@ -142,33 +168,29 @@ class Controller(QObject):
         self.window.recording_label.setText(f"{Path(path).name} · {clock(duration_s)}")
         self.window.set_recent(add_recent_file(self.qsettings, path))
         self.ground_steps()
+        self.turns.update_controls()
 
     @Slot(str, str)
     def _recording_failed(self, path: str, message: str) -> None:
+        if path != self.loading:
+            return
+        self.loading = None
         self.window.progress.hide()
-        self.window.recording_label.setText("No recording open")
+        self.show_no_recording()
         self.window.banner.show_message(message)
+        self.turns.update_controls()
 
     # -- asking --------------------------------------------------------------------------------
     @Slot(str)
-    def ask(self, question: str) -> None:
+    def ask(self, question: str) -> bool:
+        """Ask in the open conversation; False when refused (no model yet, an answer running)."""
         if not self.settings.model:
             self.window.banner.show_message(
                 "No model chosen yet: open Tools → Models to download or import one."
             )
             self.window.models_requested.emit()
-            return
-        self.session.model = self.settings.model
-        try:
-            turn = self.session.begin_typed(question)  # in the history before the engine hears it
-        except HistoryError as exc:
-            self.window.banner.show_message(exc.message)
-            return
-        self.turn_view = self.window.chat.add_turn(question)
-        self.voice.interrupt()  # a typed question stops the speech (one engine, one answer at a time)
-        self.active = turn
-        self.bridge.ask(AskRequest(turn.request_turns, self.model_choice(), self.settings.max_new_tokens,
-                                   self.settings.think))  # fmt: skip
+            return False
+        return self.turns.ask(question)
 
     def model_choice(self) -> ModelChoice:
         if self.settings.adapter and not Path(self.settings.adapter).is_dir():
@@ -183,31 +205,19 @@ class Controller(QObject):
 
     @Slot(object)
     def on_event(self, event: Event) -> None:
-        view, turn = self.turn_view, self.active
-        if isinstance(event, Step):
-            event = self.snapper.ground(event)  # snapped before the history keeps it
-        if turn is not None:
-            turn.on_event(event)
-        if isinstance(event, Progress):
-            self.window.progress.show_progress(stage_label(event.stage), event.done, event.total)
-            self.window.progress.cancel.setEnabled(True)
-            return
-        if view is None:
-            return
-        self.window.progress.hide()
-        view.apply_event(event)
-        if isinstance(event, Step):
-            self.show_steps_of(view)
-        elif isinstance(event, (Done, Error)):
-            self.turn_view, self.active = None, None
-            self.refresh_conversations()
+        self.turns.on_event(event)
 
     @Slot()
     def stop(self) -> None:
+        """One Stop for everything: the typed answer, the speech, a recording being opened."""
         self.bridge.cancel()
         self.voice.interrupt()
-        self.loader.cancel()
+        if self.loading is not None:
+            self.loader.cancel()
+            self.loading = None
+            self.show_no_recording()
         self.window.progress.hide()
+        self.turns.update_controls()
 
     @Slot(str)
     def _engine_restarted(self, message: str) -> None:
@@ -263,6 +273,7 @@ class Controller(QObject):
     def _leave_conversation(self) -> None:
         """Stop what the open conversation is doing and clear its views (its history stays)."""
         self.bridge.cancel()
+        self.turns.leave_conversation()
         self.voice.leave_conversation()
         self.window.chat.clear()
         self.window.waveform.set_steps([])
@@ -279,18 +290,16 @@ class Controller(QObject):
         for turn in record.turns:
             view = self.window.chat.add_turn(turn.question)
             self.voice.restore_replay(view, turn.id)
-            for step in turn.steps:
-                view.add_step(step)
-            view.append_answer(turn.answer or "")
-            view.finish(Done.cancelled().stats if turn.state == TurnState.INTERRUPTED else turn.stats)
+            show_stored_turn(view, turn)
         self._reload_recording()
 
     def _reload_recording(self) -> None:
         recording = self.session.recording
-        self.session.set_recording(None)  # until it is loaded again
         if recording and Path(recording).is_file():
             self._load_recording(recording)
-        elif recording:
+            return
+        self.show_no_recording()
+        if recording:
             self.window.banner.show_message(
                 f"The recording of this conversation is no longer at {recording}."
             )

@@ -48,6 +48,11 @@ class VoiceTurns(QObject):
         self.bridge.available.connect(bar.set_voice_available, QUEUED)
         self.bridge.open_changed.connect(self._open_changed, QUEUED)
 
+    @property
+    def answering(self) -> bool:
+        """A spoken question's answer has not ended yet."""
+        return bool(self.open_turns)
+
     # -- controls ------------------------------------------------------------------------------
     @Slot()
     def press(self) -> None:
@@ -106,14 +111,17 @@ class VoiceTurns(QObject):
         controller = self.controller
         if controller.bridge.busy:
             controller.bridge.cancel()  # a spoken question supersedes a typed answer still streaming
-        view = self.window.chat.add_turn(spoken_label(utterance.duration_s))
+        turn = controller.session.next_spoken()  # the turn the session made of it, as labelled there
+        view = self.window.chat.add_turn(
+            turn.label if turn is not None else spoken_label(utterance.duration_s)
+        )
         self.add_replay(view, utterance.samples)
         controller.refresh_conversations()
         if utterance.cut_short:
             view.status.setText("⚠ Cut short: the microphone stopped")
             return
         self.open_turns.append(view)
-        self.window.input.set_busy(True)
+        self.controller.turns.update_controls()
 
     def add_replay(self, view, samples: np.ndarray | None) -> None:
         """A "Play question" button on a spoken turn."""
@@ -149,8 +157,7 @@ class VoiceTurns(QObject):
             if isinstance(event, Step):
                 self.controller.show_steps_of(view)
         if ended:
-            if not self.open_turns:
-                self.window.input.set_busy(self.controller.bridge.busy)
+            self.controller.turns.update_controls()
             self.controller.refresh_conversations()
 
     def interrupt(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -28,6 +28,7 @@ from ui.chat_view import ChatView
 from ui.conversation_list import ConversationList
 from ui.input_bar import TALK_KEY, InputBar
 from ui.waveform import WaveformView
+from ui.window_keys import WindowKeys, shortcuts_text
 
 AUDIO_FILTER = "Recordings (*.wav *.flac *.ogg *.opus *.mp3 *.m4a *.aac *.webm *.mp4 *.mkv);;All files (*)"
 LICENCE = "The AF-Next model weights are released by NVIDIA under a research / non-commercial licence."
@@ -54,22 +55,17 @@ class Banner(QWidget):
 
 
 class ProgressPanel(QWidget):
-    """Long work (loading the model, reading a long recording) with a cancel button."""
-
-    cancel_requested = Signal()
+    """Long work (loading the model, reading a long recording); the question bar's Stop ends it."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.label = QLabel(accessibleName="Progress")
         self.bar = QProgressBar(accessibleName="Progress bar")
-        self.cancel = QPushButton("Cancel", toolTip="Cancel this work (Esc)")
-        self.cancel.setAccessibleName("Cancel")
-        self.cancel.clicked.connect(self.cancel_requested)
+        self.bar.setToolTip("Stop (Esc) ends this work")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
         layout.addWidget(self.bar, 1)
-        layout.addWidget(self.cancel)
         self.hide()
 
     def show_progress(self, label: str, done: float, total: float | None) -> None:
@@ -93,6 +89,7 @@ class MainWindow(QMainWindow):
     export_requested = Signal()
     copy_last_requested = Signal()
     stop_requested = Signal()
+    play_pause_requested = Signal()  # Space, from anywhere but a text box or a button
 
     def __init__(self, version: str):
         super().__init__()
@@ -104,6 +101,10 @@ class MainWindow(QMainWindow):
         self.recent_menu = None
         self._build_widgets()
         self._build_menus()
+        window_wide = [a.shortcut() for a in self.findChildren(QAction) if a.shortcut().count()]
+        self.keys = WindowKeys(self, window_wide, self.input.press_mic, self.input.release_mic)
+        self.input.text.installEventFilter(self)  # Enter is refused while asking is (see set_asking)
+        self._ask_refusal: str | None = None
 
     def _build_widgets(self) -> None:
         self.conversations = ConversationList()
@@ -135,7 +136,6 @@ class MainWindow(QMainWindow):
         self.statusBar().setAccessibleName("Status")
         self._build_adapter_status()
         self.input.stop_requested.connect(self.stop_requested)
-        self.progress.cancel_requested.connect(self.stop_requested)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -150,14 +150,19 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, "&Copy last answer", "Ctrl+Shift+C", self.copy_last_requested)
         self._action(edit_menu, "Ask a &question", "Ctrl+L", self.input.text.setFocus)
         self._action(edit_menu, "&Stop", "Esc", self.stop_requested)
+        self._action(edit_menu, "&Play or pause", "Space", self.play_pause_requested)
         tools = self.menuBar().addMenu("&Tools")
-        self._action(tools, "&Settings…", QKeySequence.StandardKey.Preferences, self.settings_requested)
+        settings = self._action(tools, "&Settings…", "Ctrl+,", self.settings_requested)
+        settings.setShortcuts(
+            [QKeySequence("Ctrl+,"), *QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)]
+        )
         self._action(tools, "&Models…", "Ctrl+M", self.models_requested)
         self._action(tools, "&Fine-tune…", "Ctrl+Shift+F", self.trainer_requested)
         self.base_model_action = self._action(tools, "Use the &base model", None, self.base_model_requested)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Try the &sample recording", None, self.sample_requested)
         self._action(help_menu, "&Welcome…", None, self.welcome_requested)
+        self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts)
         self._action(help_menu, "&About Heron", None, self.show_about)
 
     def _action(self, menu, text: str, shortcut, slot) -> QAction:
@@ -207,16 +212,36 @@ class MainWindow(QMainWindow):
                           f"Heron {self.version}\nA voice assistant that truly hears audio, built on NVIDIA "
                           f"Audio Flamingo Next.\n{LICENCE}")  # fmt: skip
 
+    def show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", shortcuts_text())
+
+    # -- asking --------------------------------------------------------------------------------
+    def set_asking(self, refusal: str | None) -> None:
+        """Ask works (None), or not and why: the button's tooltip says it, Enter keeps the question."""
+        self._ask_refusal = refusal
+        self.input.send.setEnabled(refusal is None)
+        self.input.send.setToolTip(refusal or "Send the question (Enter)")
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
+        if (
+            self._ask_refusal
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
+            self.statusBar().showMessage(self._ask_refusal, 6000)
+            return True  # the question stays in the box
+        return super().eventFilter(obj, event)
+
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """Holding F2 is "Hold to talk" (keys no widget took reach the window)."""
         if event.key() == TALK_KEY and not event.isAutoRepeat():
-            self.input.press_mic()
+            self.keys.talk_pressed()
         else:
             super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if event.key() == TALK_KEY and not event.isAutoRepeat():
-            self.input.release_mic()
+            self.keys.talk_released()
         else:
             super().keyReleaseEvent(event)
 

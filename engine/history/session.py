@@ -22,6 +22,7 @@ memory only (the voice loop's tests, a chat with the history turned off).
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import SAMPLE_RATE
-from engine.events import Done, Error, Event, Step, TextDelta, ThinkDelta
+from engine.events import Done, Error, Event, Finish, Step, TextDelta, ThinkDelta
 from engine.history.recorder import TurnRecorder, conversation_title
 from engine.history.records import ConversationRecord, TurnRecord, TurnState
 from engine.history.schema import HistoryError
@@ -41,6 +42,12 @@ RECORDING_INTRO = "Here is a recording I want to talk about. My questions about 
 RECORDING_ACK = "I have listened to the recording. Ask me anything about it."
 SPOKEN_QUESTION = ""  # what the model gets as text for a spoken question: the question is the audio
 CUT_SHORT = "The microphone stopped while you were speaking."
+SPOKEN_KEPT = 16  # spoken turns begun and not yet taken by the window (``next_spoken``)
+
+
+def recording_gone(path: str) -> str:
+    """Why a question about a recording no longer on disk could not be asked."""
+    return f"The recording {Path(path).name} is no longer at {path}: open it again from where it is now."
 
 
 def spoken_label(duration_s: float) -> str:
@@ -70,6 +77,8 @@ class ActiveTurn:
     notice: str | None = None  # why the history could not take it
     epoch: int = 0  # which conversation of the session it belongs to
     ended: bool = False
+    state: TurnState | None = None  # how it ended (None while it runs), as the history keeps it
+    error: str | None = None  # why it failed
 
     @property
     def turn_id(self) -> int | None:
@@ -84,14 +93,16 @@ class ActiveTurn:
         if self.ended:
             return
         self.recorder.on_event(event)
-        if isinstance(event, (Done, Error)):
-            self.ended = True
+        if isinstance(event, Error):
+            self.ended, self.state, self.error = True, TurnState.FAILED, event.message
         if isinstance(event, Done):
+            stopped = event.stats.get("finish") in (Finish.CANCELLED, Finish.INTERRUPTED)
+            self.ended, self.state = True, TurnState.INTERRUPTED if stopped else TurnState.DONE
             self.session.answered(self.spec, self.answer_text, self.epoch)
 
-    def fail(self, message: str) -> None:
-        """End the turn as failed before any answer (a question cut short, say)."""
-        self.on_event(Error("device", message))
+    def fail(self, message: str, kind: str = "device") -> None:
+        """End the turn as failed before any answer (a question cut short, a recording gone)."""
+        self.on_event(Error(kind, message))
 
 
 class ConversationSession:
@@ -104,6 +115,7 @@ class ConversationSession:
         self._recording_s: float | None = None
         self._turns: list[TurnSpec] = []  # answered, as the model hears them again
         self._spoken: list[ActiveTurn] = []  # spoken turns begun and not ended, oldest first
+        self._begun_spoken: deque[ActiveTurn] = deque(maxlen=SPOKEN_KEPT)  # for the window to show
         self._epoch = 0  # counts conversations: a turn of an earlier one never joins the current one
         self._lock = threading.RLock()
         self.ground_step: Callable[[Step], Step] | None = None  # a spoken turn's steps, before they are kept
@@ -135,6 +147,11 @@ class ConversationSession:
         return record
 
     @property
+    def recording_duration(self) -> float | None:
+        """The open recording's length in seconds, once known."""
+        return self._recording_s
+
+    @property
     def turns(self) -> list[TurnSpec]:
         """The answered turns as the model hears them again (a copy)."""
         with self._lock:
@@ -147,14 +164,23 @@ class ConversationSession:
 
     # -- beginning a turn --------------------------------------------------------------------------
     def begin_typed(self, question: str, audio_path: str | None = None, duration_s: float | None = None):
-        """A typed question, about ``audio_path`` or (as the first) about the session's recording."""
+        """A typed question, about ``audio_path`` or (as the first) about the session's recording.
+
+        A recording no longer on disk fails the turn at once: the question is kept with the reason
+        (the returned turn has ended), and the session is about no recording from then on."""
         with self._lock:
             if audio_path is None and not self._turns:
                 audio_path, duration_s = self.recording, self._recording_s
-            spec = TurnSpec(question, audio_path)
+            gone = audio_path is not None and not Path(audio_path).is_file()
+            if gone and audio_path == self.recording:
+                self.recording, self._recording_s = None, None
+            spec = TurnSpec(question, None if gone else audio_path)
             turns, epoch = self.turns_for(spec), self._epoch
-        recorder = self._begin_in_history(question, audio_path, duration_s)
-        return ActiveTurn(self, question, spec, turns, recorder, epoch=epoch)
+        recorder = self._begin_in_history(question, None if gone else audio_path, duration_s)
+        turn = ActiveTurn(self, question, spec, turns, recorder, epoch=epoch)
+        if gone:
+            turn.fail(recording_gone(audio_path))
+        return turn
 
     def begin_spoken(self, samples: np.ndarray) -> ActiveTurn:
         """A spoken question: committed with its audio kept; a history failure becomes a notice."""
@@ -177,6 +203,7 @@ class ConversationSession:
         go to the oldest spoken turn not yet ended. Returns the turn concerned, if any."""
         if isinstance(event, Utterance):
             turn = self.begin_spoken(event.samples)
+            self._begun_spoken.append(turn)
             if event.cut_short:
                 turn.fail(CUT_SHORT)
             else:
@@ -194,6 +221,11 @@ class ConversationSession:
                 event = self.ground_step(event)  # e.g. snapped to the event it names
             turn.on_event(event)
         return turn
+
+    def next_spoken(self) -> ActiveTurn | None:
+        """The oldest spoken turn begun and not yet taken (the window takes one per ``Utterance``)."""
+        with self._lock:
+            return self._begun_spoken.popleft() if self._begun_spoken else None
 
     def answered(self, spec: TurnSpec, answer: str, epoch: int) -> None:
         """A turn ended with an answer (whole or stopped): follow-ups hear it from now on."""

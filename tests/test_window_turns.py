@@ -1,0 +1,133 @@
+"""The window's turns always end in a state it shows and the history agrees with (issue 16).
+
+The real window offscreen, answering with the tiny model: a second question while one is
+answered, a failed turn reopened, a failed open, a recording gone before the question.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from engine.history import HistoryStore, TurnState
+from tests import media
+
+
+@pytest.fixture
+def tones(tmp_path: Path) -> Path:
+    return media.write_wav(tmp_path / "tones.wav", media.tone(seconds=6.0), 16000)
+
+
+def idle(controller) -> bool:
+    return not controller.bridge.busy and controller.turn_view is None
+
+
+def open_and_wait(window, controller, qtbot, path: Path) -> None:
+    window.recording_chosen.emit(str(path))
+    qtbot.waitUntil(lambda: controller.recording == str(path), timeout=20_000)
+
+
+def test_a_second_question_while_answering_is_refused_and_the_first_one_finishes(app, qtbot, tones):
+    window, controller = app
+    open_and_wait(window, controller, qtbot, tones)
+    window.input.text.setText("What do you hear?")
+    qtbot.keyClick(window.input.text, Qt.Key.Key_Return)
+    assert not window.input.send.isEnabled() and "answer" in window.input.send.toolTip().lower()
+    window.input.text.setText("And then?")
+    qtbot.keyClick(window.input.text, Qt.Key.Key_Return)  # refused: the question stays in the box
+    controller.ask("And then?")  # however it comes, it is refused while an answer runs
+    assert window.input.text.text() == "And then?"
+    assert len(window.chat.turns) == 1
+    qtbot.waitUntil(lambda: idle(controller), timeout=60_000)
+    turn = window.chat.current
+    assert "tokens" in turn.status.text(), turn.status.text()
+    assert window.input.send.isEnabled() and not window.input.stop.isEnabled()
+    assert not window.progress.isVisible()
+    (summary,) = controller.store.list_conversations()
+    (stored,) = controller.store.get_conversation(summary.id).turns
+    assert stored.state == TurnState.DONE and stored.answer == turn.answer_text
+
+
+def test_stop_then_ask_again_ends_both_turns(app, qtbot, tones):
+    window, controller = app
+    controller.settings.max_new_tokens = 20000
+    controller.ask("Tell me everything.")
+    qtbot.waitUntil(lambda: bool(window.chat.current.answer_text), timeout=60_000)
+    window.stop_requested.emit()
+    controller.settings.max_new_tokens = 8
+    qtbot.waitUntil(lambda: window.input.send.isEnabled(), timeout=20_000)
+    controller.ask("Shorter, please.")
+    qtbot.waitUntil(lambda: idle(controller), timeout=60_000)
+    first, second = window.chat.turns
+    assert first.status.text().startswith("Stopped") and "tokens" in second.status.text()
+    (summary,) = controller.store.list_conversations()
+    states = [t.state for t in controller.store.get_conversation(summary.id).turns]
+    assert states == [TurnState.INTERRUPTED, TurnState.DONE]
+
+
+def test_a_new_conversation_while_answering_keeps_the_old_answer_in_its_own(app, qtbot):
+    window, controller = app
+    controller.settings.max_new_tokens = 20000
+    controller.ask("Tell me everything.")
+    qtbot.waitUntil(lambda: bool(window.chat.current.answer_text), timeout=60_000)
+    window.conversations.new_requested.emit()
+    controller.settings.max_new_tokens = 8
+    controller.ask("Something else.")
+    qtbot.waitUntil(lambda: idle(controller), timeout=60_000)
+    (only,) = window.chat.turns
+    assert "tokens" in only.status.text(), only.status.text()
+    conversations = controller.store.list_conversations()
+    states = sorted(t.state for c in conversations for t in controller.store.get_conversation(c.id).turns)
+    assert states == sorted([TurnState.INTERRUPTED, TurnState.DONE])
+
+
+def test_a_failed_turn_reopens_failed_with_its_error(app, qtbot, tones):
+    window, controller = app
+    from app import paths
+
+    with HistoryStore(paths.history_path()) as store:
+        conversation = store.create_conversation("Tones", "tiny")
+        done = store.begin_turn(conversation, "First?")
+        store.finish_turn(done, "An answer.", "", [], {"finish": "stop", "new_tokens": 3})
+        failed = store.begin_turn(conversation, "Second?")
+        store.fail_turn(failed, "The model ran out of memory.", "", "")
+        stopped = store.begin_turn(conversation, "Third?")
+        store.finish_turn(stopped, "Half", "", [], {"finish": "cancelled"}, interrupted=True)
+        store.begin_turn(conversation, "Fourth?")  # never finished: its process is this one, alive
+    controller.open_conversation(conversation)
+    statuses = [view.status.text() for view in window.chat.turns]
+    assert "tokens" in statuses[0]
+    assert statuses[1].startswith("⚠") and "out of memory" in statuses[1]
+    assert statuses[2].startswith("Stopped")
+    assert "not finished" in statuses[3].lower() or "interrupted" in statuses[3].lower(), statuses[3]
+
+
+def test_a_failed_open_clears_the_recording_that_was_on_screen(app, qtbot, tones, tmp_path):
+    window, controller = app
+    open_and_wait(window, controller, qtbot, tones)
+    assert window.waveform.duration == pytest.approx(6.0)
+    not_audio = tmp_path / "notes.txt"
+    not_audio.write_text("not a recording")
+    window.recording_chosen.emit(str(not_audio))
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=20_000)
+    assert window.recording_label.text() == "No recording open"
+    assert window.waveform.duration == 0 and controller.recording is None
+    assert controller.player.duration == 0
+
+
+def test_a_recording_deleted_after_opening_keeps_the_question_and_its_error(app, qtbot, tones):
+    window, controller = app
+    open_and_wait(window, controller, qtbot, tones)
+    tones.unlink()
+    window.input.text.setText("What do you hear?")
+    qtbot.keyClick(window.input.text, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: idle(controller), timeout=60_000)
+    (view,) = window.chat.turns
+    assert view.status.text().startswith("⚠") and "tones.wav" in view.status.text()
+    (summary,) = controller.store.list_conversations()
+    (stored,) = controller.store.get_conversation(summary.id).turns
+    assert stored.question == "What do you hear?" and stored.state == TurnState.FAILED
+    assert "tones.wav" in stored.error
+    assert controller.recording is None and window.recording_label.text() == "No recording open"
