@@ -457,6 +457,7 @@ class Controller(QObject):
         self.welcome.open()
 
     def shutdown(self) -> None:
+        self.window.conversations.commit_pending_delete()  # a delete still undoable goes through
         self.loader.cancel()
         self.player.close()
         self.voice.shutdown()
