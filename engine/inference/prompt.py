@@ -12,6 +12,7 @@ header), encoded on its own and handed to ``generate`` with the cached KV.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ import torch
 from engine.audio import SAMPLE_RATE, check_samples
 from engine.audio.length import MIN_SAMPLES
 from engine.inference.conversation import Conversation
+
+FEATURE_PIECES = 4  # 30 s pieces whose features are computed together: bounded temporaries
 
 if TYPE_CHECKING:
     from engine.inference.contexts import CachedContext
@@ -73,7 +76,8 @@ def encode(loaded: LoadedModel, text: str, audios: list[np.ndarray]) -> dict[str
     ids = [_tokens(processor, pieces[0])]
     features, masks = [], []
     for audio, piece in zip(audios, pieces[1:], strict=True):
-        clip = processor(text=[processor.audio_token], audio=[_hearable(processor, audio)])
+        with _features_in_pieces(processor):
+            clip = processor(text=[processor.audio_token], audio=[_hearable(processor, audio)])
         ids += [clip["input_ids"], _tokens(processor, piece)]
         features.append(clip["input_features"])
         masks.append(clip["input_features_mask"])
@@ -91,6 +95,42 @@ def _hearable(processor, audio: np.ndarray) -> np.ndarray:
     window = round(SAMPLE_RATE * processor.feature_extractor.chunk_length)
     stub = len(audio) % window
     return audio[: len(audio) - stub] if len(audio) > window and 0 < stub < MIN_SAMPLES else audio
+
+
+@contextmanager
+def _features_in_pieces(processor):
+    """Let the processor's feature extractor take a clip's 30 s pieces a few at a time.
+
+    The processor cuts a clip into 30 s pieces and extracts them in one batch: for 30 minutes the
+    STFT's temporaries took about 1.1 GB. Each piece's features depend on that piece alone (its
+    own log-mel ceiling), so batches of ``FEATURE_PIECES`` joined give the same features."""
+    whole = processor.feature_extractor
+    processor.feature_extractor = _PiecewiseExtractor(whole)
+    try:
+        yield
+    finally:
+        processor.feature_extractor = whole
+
+
+class _PiecewiseExtractor:
+    def __init__(self, whole):
+        self._whole = whole
+
+    def __getattr__(self, name: str):
+        return getattr(self._whole, name)
+
+    def __call__(self, pieces, **kwargs):
+        if not isinstance(pieces, list) or len(pieces) <= FEATURE_PIECES:
+            return self._whole(pieces, **kwargs)
+        parts = [
+            self._whole(pieces[i : i + FEATURE_PIECES], **kwargs)
+            for i in range(0, len(pieces), FEATURE_PIECES)
+        ]
+        joined = parts[0]
+        for key in joined:
+            values = [part[key] for part in parts]
+            joined[key] = torch.cat(values) if isinstance(values[0], torch.Tensor) else np.concatenate(values)
+        return joined
 
 
 def _tokens(processor, text: str) -> torch.Tensor:

@@ -25,6 +25,7 @@ from engine.errors import DeviceError, ModelError, ModelMissingError, OutOfMemor
 from engine.files import FileRefusedError, open_regular, read_limited
 from engine.model import fast_paths, fit
 from engine.model.architecture import MODEL_TYPES, Architecture, architecture_for, audio_limit_s
+from engine.model.encoder_groups import encode_windows_in_groups
 from engine.model.precision import COMPUTE_BYTES, PRECISIONS, QUANTIZED, compute_dtype_name
 from engine.model.quantized_load import FROM_CHECKPOINT, load_quantized
 
@@ -389,6 +390,7 @@ def load_model(
     check_bitsandbytes(placed.precision)
     model, source = _load_weights(path, architecture, placed, cache_dir)
     model.eval()
+    encode_windows_in_groups(model)  # a long clip's windows a few at a time: bounded memory
     fast_paths.install(model, placed.precision, placed.device)  # quantized layers' fast kernels
     return LoadedModel(
         model=model,
