@@ -21,6 +21,7 @@ from app.exporting import export_conversation
 from app.player import RecordingPlayer
 from app.recording_loader import RecordingLoader
 from app.settings import Settings, add_recent_file, open_settings, recent_files
+from app.settings_panel import wire_think_toggle
 from app.turn_flow import TypedTurns, show_stored_turn
 from app.voice_turns import VoiceTurns
 from engine.audio import SAMPLE_RATE
@@ -64,6 +65,7 @@ class Controller(QObject):
         self.trainer = None  # the trainer window's controller, once opened
         self.models_panel = None  # the open model manager's panel, which lists the adapters
         apply_theme(self.settings.theme)
+        wire_think_toggle(self)  # Think beside the question box
 
     @property
     def recording(self) -> str | None:

@@ -77,3 +77,15 @@ def open_settings_dialog(controller):
     else:
         dialog.set_level_status("No microphone found: connect one to talk to Heron.")
     return dialog
+
+
+def wire_think_toggle(controller) -> None:
+    """The Think toggle beside the question box shows the setting and stores each change."""
+    bar = controller.window.input
+    bar.set_think(controller.settings.think)
+
+    def store(on: bool) -> None:
+        controller.settings.think = on
+        controller.settings.save(controller.qsettings)
+
+    bar.think_toggled.connect(store)

@@ -1,17 +1,32 @@
-"""The bottom bar: the question box, send, the microphone, its level meter, and stop.
+"""The bottom bar: the question box with Think and Ask, then the microphone, its labelled level
+meter, and Stop.
 
+"Think" (Ctrl+T) makes the next answers reason step by step, with times the waveform shows.
 "Hold to talk" (or holding F2, which the window forwards) records a question while held;
-"Hands-free" (Ctrl+Shift+H) listens all the time. The meter shows the microphone live while
-voice is in use, and a small label says what the microphone is doing.
+"Hands-free" (Ctrl+Shift+H) listens all the time. The meter, under a line saying what the
+microphone does, keeps one size whatever it says, so the bar never shifts.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import theme
 
 TALK_KEY = Qt.Key.Key_F2
+MIC_IDLE = "Microphone"  # the meter's label while nothing is heard
+MIC_STATES = (MIC_IDLE, "Listening", "Hearing you…", "Recording…")
+THINK_TIP = "Think step by step before answering: shows the reasoning with its times (slower) (Ctrl+T)"
 
 
 class InputBar(QWidget):
@@ -20,40 +35,74 @@ class InputBar(QWidget):
     mic_pressed = Signal()
     mic_released = Signal()
     hands_free_toggled = Signal(bool)
+    think_toggled = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.setObjectName("inputBar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self._talking = False
+        self._build_question()
+        self._build_voice()
+        self.set_voice_available(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(8)
+        layout.addWidget(self.text, 1)
+        for widget in (self.think, self.send, self.mic, self.hands_free, self._meter_box(), self.stop):
+            layout.addWidget(widget)
+
+    def _build_question(self) -> None:
         self.text = QLineEdit(placeholderText="Ask about the recording… (Enter to send)")
         self.text.setAccessibleName("Question")
         self.text.setToolTip("Type a question and press Enter (Ctrl+L focuses this box)")
         self.text.returnPressed.connect(self._send)
+        self.think = QPushButton("Think", checkable=True, toolTip=THINK_TIP)
+        self.think.setAccessibleName("Think step by step")
+        theme.set_icon(self.think, "think")
+        self.think.toggled.connect(self.think_toggled)
+        QShortcut(QKeySequence("Ctrl+T"), self, self.think.toggle, context=Qt.ShortcutContext.WindowShortcut)
         self.send = QPushButton("Ask", toolTip="Send the question (Enter)")
         self.send.setAccessibleName("Ask")
+        self.send.setProperty("role", "primary")
+        theme.set_icon(self.send, "send")
         self.send.clicked.connect(self._send)
+
+    def _build_voice(self) -> None:
         self.mic = QPushButton("Hold to talk", toolTip="Hold to talk (hold F2)")
         self.mic.setAccessibleName("Hold to talk")
+        theme.set_icon(self.mic, "mic")
+        _widest(self.mic, ("Hold to talk", "Release to send"))
         self.mic.pressed.connect(self.press_mic)
         self.mic.released.connect(self.release_mic)
         self.hands_free = QPushButton("Hands-free", checkable=True)
         self.hands_free.setToolTip("Listen all the time (Ctrl+Shift+H)")
         self.hands_free.setAccessibleName("Hands-free listening")
+        theme.set_icon(self.hands_free, "hands-free")
         self.hands_free.toggled.connect(self.hands_free_toggled)
         QShortcut(QKeySequence("Ctrl+Shift+H"), self, self._toggle_hands_free,
                   context=Qt.ShortcutContext.WindowShortcut)  # fmt: skip
-        self.voice_state = QLabel(accessibleName="Microphone state")
-        self._talking = False
+        self.voice_state = QLabel(MIC_IDLE, accessibleName="Microphone state")
         self.level = QProgressBar(maximum=100, textVisible=False, toolTip="Microphone input level")
         self.level.setAccessibleName("Input level")
-        self.level.setFixedWidth(90)
+        self.level.setProperty("role", "meter")
         self.stop = QPushButton("Stop", toolTip="Stop the answer and the speech (Esc)", enabled=False)
         self.stop.setAccessibleName("Stop")
+        theme.set_icon(self.stop, "stop")
         self.stop.clicked.connect(self.stop_requested)
-        self.set_voice_available(False)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.text, 1)
-        for widget in (self.send, self.mic, self.hands_free, self.voice_state, self.level, self.stop):
-            layout.addWidget(widget)
+
+    def _meter_box(self) -> QWidget:
+        """The microphone's state over its level: one fixed size for every state it can say."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(2, 0, 2, 0)
+        column.setSpacing(3)
+        column.addWidget(self.voice_state)
+        column.addWidget(self.level)
+        width = max(self.voice_state.fontMetrics().horizontalAdvance(s) for s in MIC_STATES) + 8
+        box.setFixedWidth(max(width, 96))
+        self.voice_state.setBuddy(self.level)
+        return box
 
     def set_voice_available(
         self, available: bool, why: str = "Voice conversation is not available yet"
@@ -66,6 +115,12 @@ class InputBar(QWidget):
             widget.setEnabled(available)
             widget.setToolTip(tip if available else f"{tip} — {why}")
         self.level.setEnabled(available)
+
+    def set_think(self, on: bool) -> None:
+        """Show the setting as stored, without reporting it back as a change."""
+        self.think.blockSignals(True)
+        self.think.setChecked(on)
+        self.think.blockSignals(False)
 
     def press_mic(self) -> None:
         """Start a held-to-talk question (the button or F2)."""
@@ -81,7 +136,7 @@ class InputBar(QWidget):
             return
         self._talking = False
         self.mic.setText("Hold to talk")
-        self.voice_state.setText("")
+        self.voice_state.setText(MIC_IDLE)
         self.mic_released.emit()
 
     def _toggle_hands_free(self) -> None:
@@ -91,7 +146,7 @@ class InputBar(QWidget):
     def set_listening(self, is_open: bool, hands_free: bool) -> None:
         """The voice loop opened or closed, listening all the time or only while the key is held."""
         if not self._talking:
-            self.voice_state.setText("Listening" if is_open and hands_free else "")
+            self.voice_state.setText("Listening" if is_open and hands_free else MIC_IDLE)
         if not is_open:
             self.level.setValue(0)
 
@@ -99,7 +154,7 @@ class InputBar(QWidget):
         """Someone is speaking a question (hands-free) or it just ended."""
         if not self._talking:
             self.voice_state.setText(
-                "Hearing you…" if hearing else ("Listening" if self.hands_free.isChecked() else "")
+                "Hearing you…" if hearing else ("Listening" if self.hands_free.isChecked() else MIC_IDLE)
             )
 
     def set_busy(self, busy: bool) -> None:
@@ -113,3 +168,10 @@ class InputBar(QWidget):
         if question:
             self.ask_requested.emit(question)
             self.text.clear()
+
+
+def _widest(button: QPushButton, texts: tuple[str, ...]) -> None:
+    """Wide enough for every text it shows: changing the text never moves its neighbours."""
+    metrics = button.fontMetrics()
+    icon = button.iconSize().width() + 8
+    button.setMinimumWidth(max(metrics.horizontalAdvance(t) for t in texts) + icon + 32)

@@ -1,0 +1,45 @@
+"""The question bar on the real window: Think beside the question box drives the next answer and
+is remembered; the microphone's meter is labelled and the bar keeps its layout whatever the
+microphone says."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from app.settings import Settings, open_settings
+from ui.input_bar import MIC_STATES
+
+
+def test_think_beside_the_question_box_reaches_the_next_question_and_is_remembered(app, qtbot):
+    window, controller = app
+    bar = window.input
+    assert bar.think.accessibleName() and "step by step" in bar.think.toolTip()
+    assert not bar.think.isChecked() and not controller.settings.think
+    asked = []
+    real_ask = controller.bridge.ask
+    controller.bridge.ask = lambda request: (asked.append(request), real_ask(request))
+    qtbot.mouseClick(bar.think, Qt.MouseButton.LeftButton)
+    assert controller.settings.think and Settings.load(open_settings()).think
+    controller.ask("What do you hear?")
+    qtbot.waitUntil(lambda: not controller.bridge.busy and controller.turn_view is None, timeout=60_000)
+    assert asked and asked[-1].think is True
+    dialog = controller.open_settings()
+    assert "think" not in dialog.values(), "one place for Think: beside the question box"
+    dialog.reject()
+
+
+def test_the_meter_is_labelled_and_the_bar_does_not_shift(app, qtbot):
+    window, controller = app
+    bar = window.input
+    assert bar.voice_state.text() and bar.voice_state.buddy() is bar.level
+    qtbot.wait(20)
+    places = {w: w.geometry() for w in (bar.text, bar.send, bar.mic, bar.hands_free, bar.level, bar.stop)}
+    for text in MIC_STATES[1:]:
+        bar.voice_state.setText(text)
+        qtbot.wait(10)
+        assert {w: w.geometry() for w in places} == places, text
+    bar.mic.setEnabled(True)
+    bar.press_mic()
+    qtbot.wait(10)
+    assert bar.mic.text() == "Release to send" and {w: w.geometry() for w in places} == places
+    bar.release_mic()
