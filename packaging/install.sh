@@ -72,7 +72,8 @@ case "$MODE" in
     install_system_packages "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     install_python_packages "[test]"
     bash packaging/sound-server.sh  # virtual microphone and speaker for the voice tests
-    exec .venv/bin/python -m pytest "${@:2}"
+    # Two workers; the tests that share the virtual sound devices run on one of them (tests/conftest.py).
+    exec .venv/bin/python -m pytest -n "${HERON_TEST_WORKERS:-2}" --dist loadgroup "${@:2}"
     ;;
   *)
     say "usage: bash packaging/install.sh [--start | --test [pytest options]]"; exit 2 ;;

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import os
+import re
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test may use the network
+
+
+# A test module that may open, play into or record the virtual sound devices (or a window, which
+# can play a recording) shares them with every other such module.
+SHARES_SOUND = re.compile(r"virtual_sound|sounddevice|qtbot|voice|[Pp]layer|speaker|microphone")
+
+
+@cache
+def shares_sound(module_path: Path) -> bool:
+    return bool(SHARES_SOUND.search(module_path.read_text(encoding="utf-8")))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist's ``--dist loadgroup`` the sound-sharing tests run on one worker, in turn."""
+    for item in items:
+        if shares_sound(item.path):
+            item.add_marker(pytest.mark.xdist_group("sound"))
 
 
 @pytest.fixture(autouse=True)
