@@ -323,7 +323,7 @@ class Controller(QObject):
     def export_conversation(
         self, conversation_id: int | None, path: str | None = None, kind: str | None = None
     ):
-        export_conversation(self.window, self.store, conversation_id, path, kind)
+        return export_conversation(self.window, self.store, conversation_id, path, kind)
 
     # -- settings ------------------------------------------------------------------------------
     @Slot()

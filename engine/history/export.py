@@ -24,6 +24,7 @@ from engine.history.records import (
     step_from_dict,
 )
 from engine.history.schema import HistoryError
+from engine.timefmt import clock
 
 JSON_FORMAT = "heron-conversation"
 JSON_VERSION = 1
@@ -55,11 +56,14 @@ def srt_time(seconds: float) -> str:
 
 
 def anchor_time(seconds: float) -> str:
-    """Short reading form: ``mm:ss``, or ``h:mm:ss`` from an hour on."""
-    total = int(max(seconds, 0.0))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+    """Short reading form: ``mm:ss``, or ``h:mm:ss`` from an hour on; rounded as the window rounds
+    (one clock function for both: ``engine.timefmt.clock``)."""
+    return clock(seconds)
+
+
+def has_subtitles(record: ConversationRecord, recording_id: int | None = None) -> bool:
+    """Whether any step is anchored to a time, i.e. a subtitle export would have a cue."""
+    return bool(cues(record, recording_id))
 
 
 def _start(step: Step) -> float | None:
