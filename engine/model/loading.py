@@ -25,7 +25,9 @@ from engine.errors import DeviceError, ModelError, ModelMissingError, OutOfMemor
 from engine.files import FileRefusedError, open_regular, read_limited
 from engine.model import fast_paths, fit
 from engine.model.architecture import MODEL_TYPES, Architecture, architecture_for, audio_limit_s
+from engine.model.encoder_groups import encode_windows_in_groups
 from engine.model.precision import COMPUTE_BYTES, PRECISIONS, QUANTIZED, compute_dtype_name
+from engine.model.quantized_load import FROM_CHECKPOINT, load_quantized
 
 # bitsandbytes matches these from the start of a module name: the audio encoder, the
 # projector and the output head stay in full precision (they are small and sensitive).
@@ -46,6 +48,7 @@ class LoadedModel:
     load_seconds: float
     param_bytes: int
     max_audio_s: float  # the most audio one prompt holds (the processor's limit): longer is windowed
+    source: str = FROM_CHECKPOINT  # FROM_COPY: read from the on-disk quantized copy
 
 
 @dataclass(frozen=True)
@@ -368,8 +371,14 @@ def quantization_config(precision: str, device: str):
     return None
 
 
-def load_model(path: Path, precision: str | None = None, device: str | None = None) -> LoadedModel:
-    """Validate, then load the model and its processor; raise a HeronError on any known failure."""
+def load_model(
+    path: Path, precision: str | None = None, device: str | None = None, cache_dir: Path | None = None
+) -> LoadedModel:
+    """Validate, then load the model and its processor; raise a HeronError on any known failure.
+
+    ``cache_dir``: where quantized copies are kept (engine/model/quantized_cache.py), so a
+    quantized model loads from its copy after the first time; None: quantize every time.
+    """
     start = time.perf_counter()
     path = Path(path).expanduser()
     precision = check_precision(precision) if precision else None
@@ -379,8 +388,9 @@ def load_model(path: Path, precision: str | None = None, device: str | None = No
     max_audio_s = audio_limit_s(processor)
     placed = place(path, config, max_audio_s, precision, device)
     check_bitsandbytes(placed.precision)
-    model = _load_weights(path, architecture, placed.precision, placed.device)
+    model, source = _load_weights(path, architecture, placed, cache_dir)
     model.eval()
+    encode_windows_in_groups(model)  # a long clip's windows a few at a time: bounded memory
     fast_paths.install(model, placed.precision, placed.device)  # quantized layers' fast kernels
     return LoadedModel(
         model=model,
@@ -392,6 +402,7 @@ def load_model(path: Path, precision: str | None = None, device: str | None = No
         load_seconds=time.perf_counter() - start,
         param_bytes=int(model.get_memory_footprint()),
         max_audio_s=max_audio_s,
+        source=source,
     )
 
 
@@ -411,23 +422,30 @@ def _load_processor(path: Path, architecture: Architecture):
         ) from exc
 
 
-def _load_weights(path: Path, architecture: Architecture, precision: str, device: str):
+def _load_weights(path: Path, architecture: Architecture, placed: fit.Fit, cache_dir: Path | None):
+    """The model and where its weights came from: quantized models stream in (or come from
+    their on-disk copy), unquantized ones load as transformers loads them."""
     import torch
     from safetensors import SafetensorError
 
-    kwargs: dict[str, Any] = {
-        "config": architecture.config,
-        "dtype": compute_dtype(precision, device),
-        "use_safetensors": True,
-        "local_files_only": True,
-        "trust_remote_code": False,
-    }
-    if precision in QUANTIZED:
-        kwargs["quantization_config"] = quantization_config(precision, device)
+    precision, device = placed.precision, placed.device
+    kwargs: dict[str, Any] = {"dtype": compute_dtype(precision, device)}
     if device.startswith("cuda"):
         kwargs["device_map"] = {"": _cuda_index_device(device)}
     try:
-        return architecture.model_class.from_pretrained(path, **kwargs)
+        if precision not in QUANTIZED:
+            model = architecture.model_class.from_pretrained(
+                path, config=architecture.config, use_safetensors=True, local_files_only=True,
+                trust_remote_code=False, **kwargs,
+            )  # fmt: skip
+            return model, FROM_CHECKPOINT
+        kwargs["quantization_config"] = quantization_config(precision, device)
+        kwargs["generation_config"] = _generation_config(path)
+        model, source = load_quantized(
+            architecture, path, weight_files(path), precision, device, kwargs, cache_dir, placed.weights
+        )
+        model.config.name_or_path = str(path)
+        return model, source
     except torch.cuda.OutOfMemoryError as exc:
         raise _oom(precision, device) from exc
     except MemoryError as exc:
@@ -440,6 +458,16 @@ def _load_weights(path: Path, architecture: Architecture, precision: str, device
         raise ModelError(
             f"Could not load the weights in {path} ({_first_line(exc)}): download the model again."
         ) from exc
+
+
+def _generation_config(path: Path):
+    """The folder's generation settings (end tokens …), which ``from_pretrained`` reads by itself
+    only when it reads the folder."""
+    from transformers import GenerationConfig
+
+    if not (path / "generation_config.json").is_file():
+        return None
+    return GenerationConfig.from_pretrained(path, local_files_only=True)
 
 
 def _cuda_index_device(device: str) -> str:
