@@ -82,7 +82,7 @@ def test_a_spoken_question_is_shown_answered_spoken_and_kept(app, qtbot, sound):
     heard = play_soon(mic, speech("What is the loudest sound in this recording?"))
     qtbot.waitUntil(lambda: answered(controller), timeout=60_000)
     turn = window.chat.current
-    assert turn.question.text().startswith("<b>You:</b> Spoken question (")
+    assert turn.question.text().startswith("Spoken question (")
     assert turn.answer_text and "tokens" in turn.status.text()
     qtbot.waitUntil(lambda: controller.voice.bridge.loop.idle, timeout=20_000)
     assert recorder.onset_after(heard["end"]) is not None, "nothing was heard on the virtual speaker"
@@ -103,7 +103,7 @@ def test_push_to_talk_records_while_held(app, qtbot, sound):
     qtbot.waitUntil(lambda: "end" in heard, timeout=20_000)
     qtbot.mouseRelease(window.input.mic, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: answered(controller), timeout=60_000)
-    assert window.chat.current.question.text().startswith("<b>You:</b> Spoken question (")
+    assert window.chat.current.question.text().startswith("Spoken question (")
     assert window.chat.current.answer_text
     assert stored_turn(controller).state.value == "done"
     assert not controller.voice.bridge.loop.hands_free  # holding the key never turned listening on

@@ -1,16 +1,23 @@
-"""The conversation: turns one under another, the newest at the bottom, following the stream."""
+"""The conversation: turns one under another in a readable column, the newest at the bottom,
+following the stream unless the user scrolled up to read. One scroll: nothing inside scrolls."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QPalette
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from ui.input_bar import TALK_KEY
 from ui.turn_view import TurnView
 
+EMPTY_TITLE = "Ask Heron about a recording"
 EMPTY_TEXT = (
-    "Open a recording (Ctrl+O or drop a file here), then ask about it below — or just talk to Heron "
-    "with the microphone button."
+    "Open a recording (Ctrl+O, or drop a file here) and type a question below. "
+    f"Or talk to Heron: hold {QKeySequence(TALK_KEY).toString()} (Hold to talk) while you speak, "
+    "or turn on Hands-free."
 )
+COLUMN_EM = 48  # the column's widest, in line heights: lines stay short enough to read
+FOLLOW_SLACK_PX = 4
 
 
 class ChatView(QScrollArea):
@@ -24,26 +31,46 @@ class ChatView(QScrollArea):
         self.setAccessibleName("Conversation")
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._body = QWidget()
-        self._column = QVBoxLayout(self._body)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setWidget(self._build_body())
+        self.turns: list[TurnView] = []
+        self._following = True
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(self._follow)
+        bar.valueChanged.connect(self._scrolled)
+
+    def _build_body(self) -> QWidget:
+        """A page in the palette's Base colour with a centred column of turns."""
+        body = self._body = QWidget()
+        body.setBackgroundRole(QPalette.ColorRole.Base)
+        body.setAutoFillBackground(True)
+        self._page = QWidget(body)
+        self._page.setMaximumWidth(COLUMN_EM * self.fontMetrics().height())
+        centred = QHBoxLayout(body)
+        centred.addStretch(1)
+        centred.addWidget(self._page, 100)
+        centred.addStretch(1)
+        self._column = QVBoxLayout(self._page)
         self._column.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.empty = QLabel(EMPTY_TEXT, wordWrap=True, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.empty = QLabel(f"<h3>{EMPTY_TITLE}</h3><p>{EMPTY_TEXT}</p>", wordWrap=True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setAccessibleName("No conversation yet")
+        self.empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.empty.setContentsMargins(0, 48, 0, 0)
         self._column.addWidget(self.empty)
         self._column.addStretch(1)  # turns stay at their natural height, stacked from the top
-        self.setWidget(self._body)
-        self.turns: list[TurnView] = []
-        self.verticalScrollBar().rangeChanged.connect(self._follow)
-        self._following = True
+        return body
 
     @property
     def current(self) -> TurnView | None:
         return self.turns[-1] if self.turns else None
 
-    def add_turn(self, question: str) -> TurnView:
+    def add_turn(self, question: str, *, thinking: bool = False) -> TurnView:
+        """A new turn at the bottom; ``thinking``: the model reasons first (its status says so)."""
         self.empty.hide()
-        turn = TurnView(question, self._body)
+        turn = TurnView(question, self._page, thinking=thinking)
         turn.seek_requested.connect(self.seek_requested)
+        turn.seek_requested.connect(lambda _s, t=turn: self.turn_focused.emit(t))
         turn.step_activated.connect(self.step_activated)
         turn.step_activated.connect(lambda _step, t=turn: self.turn_focused.emit(t))
         turn.step_hovered.connect(self.step_hovered)
@@ -59,13 +86,10 @@ class ChatView(QScrollArea):
         self.turns.clear()
         self.empty.show()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().resizeEvent(event)
-        QTimer.singleShot(0, lambda: [t._fit_answer() for t in self.turns])
-
     def _follow(self, _low: int, high: int) -> None:
         """Keep the newest text in view while it streams, unless the user scrolled up."""
-        bar = self.verticalScrollBar()
         if self._following:
-            bar.setValue(high)
-        self._following = bar.value() >= high - 4 or self._following
+            self.verticalScrollBar().setValue(high)
+
+    def _scrolled(self, value: int) -> None:
+        self._following = value >= self.verticalScrollBar().maximum() - FOLLOW_SLACK_PX

@@ -1,4 +1,4 @@
-"""The reasoning chain as a real list a screen reader can read: one item per step."""
+"""The reasoning chain as a real list a screen reader can read: one item per step, each time once."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
 from engine.events import Step
+from engine.reasoning import find_anchors
 from ui.timefmt import anchor_label, snap_note
 
 STEP_ROLE = Qt.ItemDataRole.UserRole
+NEAR_S = 0.5  # cited times are whole seconds: a moment this close to a step's span is that step's
+# Quiet, in the flow of the turn: a rule at the left instead of the app's boxed list.
+LOOK = """
+QListWidget { background: transparent; border: none; border-left: 2px solid palette(mid);
+              border-radius: 0; padding-left: 4px; }
+QListWidget::item { padding: 2px 4px; border-radius: 4px; }
+"""
 
 
 class StepsList(QListWidget):
@@ -25,6 +33,8 @@ class StepsList(QListWidget):
         self.setMouseTracking(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setStyleSheet(LOOK)
         self.itemClicked.connect(self._activate)
         self.itemActivated.connect(self._activate)
         self.itemEntered.connect(lambda item: self.step_hovered.emit(item.data(STEP_ROLE)))
@@ -45,12 +55,13 @@ class StepsList(QListWidget):
             step = change(item.data(STEP_ROLE))
             if step != item.data(STEP_ROLE):
                 self._show(item, step)
+        self._fit_height()
 
     def _show(self, item: QListWidgetItem, step: Step) -> None:
         """The step as cited, with where it really plays from in its tooltip."""
         label = anchor_label(step.start_s, step.end_s)
         warning = "  (beyond the end of the recording)" if step.past_end else ""
-        item.setText(f"{label} {step.text}{warning}".strip())
+        item.setText(f"{'' if _cites_itself(step) else label} {step.text}{warning}".strip())
         item.setData(STEP_ROLE, step)
         if step.start_s is not None:
             note = snap_note(step)
@@ -64,6 +75,18 @@ class StepsList(QListWidget):
                 return
         self.clearSelection()
 
+    def select_time(self, start_s: float, end_s: float | None = None) -> None:
+        """Select the step citing this moment or span (an answer's time was clicked), or none."""
+        end_s = start_s if end_s is None else end_s
+        near = [
+            (abs(step.start_s - start_s), row)
+            for row, step in enumerate(self.steps())
+            if step.start_s is not None
+            and step.start_s - NEAR_S <= end_s
+            and start_s <= (step.end_s if step.end_s is not None else step.start_s) + NEAR_S
+        ]
+        self.setCurrentRow(min(near)[1] if near else -1)
+
     def leaveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.step_hovered.emit(None)
         super().leaveEvent(event)
@@ -75,5 +98,18 @@ class StepsList(QListWidget):
 
     def _fit_height(self) -> None:
         """Grow with the chain: the chat scrolls, not the list."""
-        height = sum(self.sizeHintForRow(r) for r in range(self.count())) + 2 * self.frameWidth() + 4
-        self.setFixedHeight(max(height, 0))
+        margins = self.contentsMargins()
+        rows = sum(self.sizeHintForRow(r) for r in range(self.count()))
+        self.setFixedHeight(rows + margins.top() + margins.bottom() + 2 * self.spacing() + 2)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self.doItemsLayout()  # wrapped lines re-wrap at the new width
+            self._fit_height()
+
+
+def _cites_itself(step: Step) -> bool:
+    """Whether the step's text already shows its time (its label would repeat it)."""
+    end_s = step.start_s if step.end_s is None else step.end_s
+    return any((a.start_s, a.end_s) == (step.start_s, end_s) for a in find_anchors(step.text))
