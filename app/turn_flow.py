@@ -140,7 +140,8 @@ class TypedTurns(QObject):
             or controller.voice.answering
         )
         self.window.input.set_busy(busy)
-        self.window.set_asking(self.refusal())
+        note = self.parts.follow_up_note(controller.session.recording_duration)
+        self.window.set_asking(self.refusal(), note)
 
 
 def show_stored_turn(view, turn: TurnRecord) -> None:

@@ -131,3 +131,18 @@ def test_a_recording_deleted_after_opening_keeps_the_question_and_its_error(app,
     assert stored.question == "What do you hear?" and stored.state == TurnState.FAILED
     assert "tones.wav" in stored.error
     assert controller.recording is None and window.recording_label.text() == "No recording open"
+
+
+def test_long_work_shows_parts_done_and_time_left_with_one_stop(app):
+    from PySide6.QtWidgets import QPushButton
+
+    from engine.events import Progress, Stage
+
+    window, controller = app
+    controller.on_event(Progress(Stage.DECODE_AUDIO, 0.5, 1.0))
+    assert "Reading" not in window.progress.label.text()
+    controller.on_event(Progress(Stage.WINDOWS, 0.0, 4.0))
+    controller.on_event(Progress(Stage.WINDOWS, 1.0, 4.0))
+    label = window.progress.label.text()
+    assert "1 of 4 parts done" in label and "left" in label, label
+    assert not window.progress.findChildren(QPushButton), "the question bar's Stop is the one stop"

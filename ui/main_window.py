@@ -181,6 +181,9 @@ class MainWindow(QMainWindow):
         self.base_model_button = QPushButton("Use base model", toolTip="Stop using the adapter")
         self.base_model_button.setAccessibleName("Use base model")
         self.base_model_button.clicked.connect(self.base_model_requested)
+        self.engine_summary = QLabel(accessibleName="Model in use")  # model · precision · device · adapter
+        self.engine_summary.setToolTip("The model answering, its precision, where it runs, and the adapter")
+        self.statusBar().addPermanentWidget(self.engine_summary)
         self.statusBar().addPermanentWidget(self.adapter_label)
         self.statusBar().addPermanentWidget(self.base_model_button)
         self.adapter_label.hide()
@@ -216,11 +219,12 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "Keyboard shortcuts", shortcuts_text())
 
     # -- asking --------------------------------------------------------------------------------
-    def set_asking(self, refusal: str | None) -> None:
-        """Ask works (None), or not and why: the button's tooltip says it, Enter keeps the question."""
+    def set_asking(self, refusal: str | None, note: str | None = None) -> None:
+        """Ask works (None), or not and why: the button's tooltip says it, Enter keeps the question.
+        ``note``: what the next question will cost, when that is worth knowing before asking."""
         self._ask_refusal = refusal
         self.input.send.setEnabled(refusal is None)
-        self.input.send.setToolTip(refusal or "Send the question (Enter)")
+        self.input.send.setToolTip(refusal or note or "Send the question (Enter)")
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
         if (
