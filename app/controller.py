@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QInputDialog
 
 from app import paths
 from app.engine_choice import ENGINE_SETTINGS, engine_from
@@ -21,9 +21,10 @@ from app.exporting import export_conversation
 from app.player import RecordingPlayer
 from app.recording_loader import RecordingLoader
 from app.settings import Settings, add_recent_file, open_settings, recent_files
-from app.settings_panel import wire_think_toggle
+from app.settings_panel import show_engine_summary, wire_think_toggle
 from app.turn_flow import TypedTurns, show_stored_turn
 from app.voice_turns import VoiceTurns
+from app.welcome import QuestionBeforeModel
 from engine.audio import SAMPLE_RATE
 from engine.events import Event, Step
 from engine.grounding import ArrayAudio, StepSnapper, play_start
@@ -66,6 +67,8 @@ class Controller(QObject):
         self.models_panel = None  # the open model manager's panel, which lists the adapters
         apply_theme(self.settings.theme)
         wire_think_toggle(self)  # Think beside the question box
+        self.before_model = QuestionBeforeModel(self)  # a question asked before any model exists
+        show_engine_summary(self)
 
     @property
     def recording(self) -> str | None:
@@ -187,9 +190,7 @@ class Controller(QObject):
     def ask(self, question: str) -> bool:
         """Ask in the open conversation; False when refused (no model yet, an answer running)."""
         if not self.settings.model:
-            self.window.banner.show_message(
-                "No model chosen yet: open Tools → Models to download or import one."
-            )
+            self.before_model.hold(question)
             self.window.models_requested.emit()
             return False
         return self.turns.ask(question)
@@ -340,6 +341,7 @@ class Controller(QObject):
         if before != [getattr(self.settings, name) for name in ENGINE_SETTINGS]:
             self._switch_engine()
         apply_theme(self.settings.theme)
+        show_engine_summary(self)
         self.voice.apply_settings()
         self.snapper.enabled = self.settings.snap_to_events
         self.ground_steps()
@@ -369,7 +371,7 @@ class Controller(QObject):
         panel = ModelsPanel(dialog, paths.models_dir(), self.settings.model, dialog, server)
         dialog.use_requested.connect(lambda name: self.use_model(name, panel) if name != "kokoro" else None)
         self.voice.attach_models(dialog, panel)  # the Kokoro voice's row
-        dialog.import_requested.connect(lambda name: self._import_model(name, panel))
+        panel.model_ready.connect(lambda name: self.use_model(name, panel))  # imported: used at once
         dialog.finished.connect(panel.cancel)
         self._list_adapters_in(dialog, panel)
         dialog.show()
@@ -385,11 +387,8 @@ class Controller(QObject):
         if panel is not None:
             panel.current = name
             panel.refresh()
-
-    def _import_model(self, name: str, panel) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, f"Folder holding {name}")
-        if folder:
-            panel.import_folder(name, folder)
+        show_engine_summary(self)
+        self.before_model.model_ready()
 
     def _list_adapters_in(self, dialog, panel) -> None:
         """The model manager's adapters: Use / Use base model act here; the list follows."""
@@ -425,6 +424,7 @@ class Controller(QObject):
         if self.models_panel is not None:
             self.models_panel.adapter = self.settings.adapter
             self.models_panel.refresh_adapters()
+        show_engine_summary(self)
 
     def _free_engine_for_training(self) -> None:
         """Training and the model engine both need the memory: an idle engine lets its model go

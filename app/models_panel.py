@@ -66,6 +66,7 @@ class ModelsPanel(QObject):
     finished = Signal(str)
     failed = Signal(str)
     served = Signal(object)  # the server's model names, or the line that says why it could not tell
+    model_ready = Signal(str)  # imported, or the first model downloaded: the app answers with it now
 
     def __init__(self, dialog: ModelManager, models_dir: Path, current: str, parent=None, server=None):
         super().__init__(parent)
@@ -79,6 +80,8 @@ class ModelsPanel(QObject):
         dialog.download_requested.connect(self.download)
         dialog.cancel_requested.connect(self.cancel)
         dialog.remove_requested.connect(self.remove)
+        dialog.import_requested.connect(self.choose_folder)
+        self._importing = False
         self.progress.connect(dialog.show_progress, QUEUED)
         self.finished.connect(self._finished, QUEUED)
         self.failed.connect(self._failed, QUEUED)
@@ -100,7 +103,7 @@ class ModelsPanel(QObject):
                 f"{found.size_bytes / GB:.1f} GB on disk" if found else f"about {spec.size_gb} GB to download"
             )
             rows.append(ModelRow(spec.name, spec.title, spec.summary, spec.license, size, bool(found),
-                                 spec.name == self.current))  # fmt: skip
+                                 spec.name == self.current, recommended=spec.name == self.recommended[0]))  # fmt: skip
         rows += voice_rows(self.models_dir, self.voice)
         self.dialog.set_rows(rows)
         self.refresh_adapters()
@@ -168,7 +171,17 @@ class ModelsPanel(QObject):
             return
         self._start(lambda report: download_model(MODELS[name], self.models_dir, report, source=source), name)
 
+    def choose_folder(self, name: str) -> None:
+        """Import: ask for the folder that holds the selected model's checkpoint."""
+        from PySide6.QtWidgets import QFileDialog
+
+        title = MODELS[name].title if name in MODELS else name
+        folder = QFileDialog.getExistingDirectory(self.dialog, f"Choose the folder that holds {title}")
+        if folder:
+            self.import_folder(name, folder)
+
     def import_folder(self, name: str, folder: str) -> None:
+        """Copy a checkpoint in from ``folder``; once done, it is the model in use."""
         from engine.model.sources import FolderSource
 
         try:
@@ -176,6 +189,7 @@ class ModelsPanel(QObject):
         except HeronError as exc:
             self.dialog.show_message(exc.message)
             return
+        self._importing = True
         self.download(name, source)
 
     def cancel(self) -> None:
@@ -226,10 +240,15 @@ class ModelsPanel(QObject):
     def _finished(self, name: str) -> None:
         self.dialog.set_downloading(False)
         title = MODELS[name].title if name in MODELS else f"The {name.capitalize()} voice"
-        self.dialog.show_message(f"{title} is ready.")
+        use_it = name in MODELS and (self._importing or not self.current)
+        self._importing = False
+        self.dialog.show_message(f"{title} is ready" + (": Heron answers with it now." if use_it else "."))
         self.refresh()
+        if use_it:
+            self.model_ready.emit(name)
 
     def _failed(self, message: str) -> None:
+        self._importing = False
         self.dialog.set_downloading(False)
         self.dialog.show_message(message)
         self.refresh()

@@ -89,3 +89,24 @@ def wire_think_toggle(controller) -> None:
         controller.settings.save(controller.qsettings)
 
     bar.think_toggled.connect(store)
+
+
+def engine_summary(settings, gpu: str | None) -> str:
+    """The status bar's line: which model answers, in what precision, where, with which adapter."""
+    from pathlib import Path
+
+    from engine.model.registry import MODELS
+
+    if not settings.model:
+        return "No model chosen (Tools → Models)"
+    model = MODELS[settings.model].title if settings.model in MODELS else Path(settings.model).name
+    if settings.engine == "server":
+        return f"{model} · on the server {settings.server_url or '(no address)'}"
+    device = {"cpu": "CPU", "": "GPU" if gpu else "CPU"}.get(settings.device, "GPU")
+    precision = settings.precision or "automatic precision"
+    adapter = f"adapter {Path(settings.adapter).name}" if settings.adapter else "no adapter"
+    return f"{model} · {precision} · {device} · {adapter}"
+
+
+def show_engine_summary(controller) -> None:
+    controller.window.engine_summary.setText(engine_summary(controller.settings, gpu_name()))

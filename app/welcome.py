@@ -25,6 +25,10 @@ from engine.model.registry import MODELS, installed_models
 from ui.welcome import MachineFacts, WelcomeDialog
 
 DONE_KEY = "welcome/done"
+NO_MODEL = (
+    "No model yet: your question is kept and asked as soon as a model is ready. "
+    "Download or import one in Tools → Models."
+)
 HELLO = "Hello! I am Heron. If you can hear me, your speaker works."
 GB = 1000**3
 QUEUED = Qt.ConnectionType.QueuedConnection
@@ -166,3 +170,24 @@ class WelcomeFlow(QObject):
         self.store.setValue(DONE_KEY, True)
         self.store.sync()
         self.closed.emit()
+
+
+class QuestionBeforeModel:
+    """A question asked before any model is chosen: kept, said so, and asked once one is ready."""
+
+    def __init__(self, controller):
+        self.controller = controller
+        self.question: str | None = None
+
+    def hold(self, question: str) -> None:
+        self.question = question
+        self.controller.window.banner.show_message(NO_MODEL)
+
+    def model_ready(self) -> None:
+        """A model is chosen: the notice goes, and the kept question is asked."""
+        banner = self.controller.window.banner
+        if banner.text.text() == NO_MODEL:
+            banner.hide()
+        question, self.question = self.question, None
+        if question:
+            self.controller.ask(question)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -34,6 +35,7 @@ class ModelRow:
     kind: str = "model"  # "model" answers questions; "voice" speaks the answers
     downloadable: bool = True  # Download fetches it (not a voice that comes with the install)
     removable: bool = True  # Remove may delete it (not a voice that comes with the install)
+    recommended: bool = False  # the one that fits this computer best (engine/model/fit.py)
 
 
 COLUMNS = ("Model", "What it is for", "Size", "Status", "Licence")
@@ -102,14 +104,21 @@ class ModelManager(QDialog):
 
     # -- content -------------------------------------------------------------------------------
     def set_rows(self, rows: list[ModelRow]) -> None:
-        selected = self.selected()
+        """Fill the table; the selection stays, or falls on the model in use, else the recommended one."""
+        selected = self.selected() or next(
+            (row.name for row in rows if row.in_use and row.kind == "model"),
+            next((row.name for row in rows if row.recommended), None),
+        )
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
-            status = "in use" if row.in_use else ("installed" if row.installed else "not downloaded")
-            for c, text in enumerate((row.title, row.summary, row.size, status, row.licence)):
+            for c, text in enumerate((row.title, row.summary, row.size, _status(row), row.licence)):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, row)
                 item.setToolTip(text)
+                if row.recommended or row.in_use:
+                    font = QFont(item.font())
+                    font.setBold(True)
+                    item.setFont(font)
                 self.table.setItem(r, c, item)
             if row.name == selected:
                 self.table.selectRow(r)
@@ -163,6 +172,10 @@ class ModelManager(QDialog):
         if name := self.selected():
             self.download_requested.emit(name)
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.table.setFocus()  # the selected row, ready for Enter or the arrow keys
+
     def _import(self) -> None:
         if name := self.selected():
             self.import_requested.emit(name)
@@ -175,3 +188,8 @@ class ModelManager(QDialog):
     def _remove(self) -> None:
         if name := self.selected():
             self.remove_requested.emit(name)
+
+
+def _status(row: ModelRow) -> str:
+    state = "in use" if row.in_use else ("installed" if row.installed else "not downloaded")
+    return f"★ recommended · {state}" if row.recommended else state
