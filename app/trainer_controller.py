@@ -96,7 +96,7 @@ class TrainerController(QObject):
             head = f"{len(report.problems)} problem(s): fix them and choose the file again."
             ok, lines = (
                 report.ok,
-                summary_lines(report, words_note="") if report.ok else [head, *report.problems],
+                _for_people(summary_lines(report, words_note="")) if report.ok else [head, *report.problems],
             )
         with contextlib.suppress(RuntimeError):  # the window was closed while the file was checked
             self.validated.emit(path, ok, lines)
@@ -228,7 +228,7 @@ class TrainerController(QObject):
                 else ""
             )
             self.window.show_status(
-                f"Done{why}: {stats.get('steps')} steps, training loss {_loss(stats.get('train_loss'))}, "
+                f"Done{why}: {_length(stats)}, training loss {_loss(stats.get('train_loss'))}, "
                 f"held-out loss {_loss(stats.get('eval_loss'))}. Adapter saved in {stats.get('adapter')}."
             )
         self.refresh()
@@ -302,3 +302,18 @@ def free_folder(wanted: Path) -> Path:
 
 def _loss(value) -> str:
     return f"{value:.4f}" if isinstance(value, int | float) else "–"
+
+
+def _for_people(lines: list[str]) -> list[str]:
+    """The dataset summary without the fingerprint (a SHA-256 is for the run's records, not a person)."""
+    return [line for line in lines if not line.strip().startswith("sha256:")]
+
+
+def _length(stats: dict) -> str:
+    """ "3 epochs (12 steps)": what was asked for, in its words, and the steps it took."""
+    steps, epochs = stats.get("steps") or 0, stats.get("epochs")
+    counted = f"{steps} step" + ("" if steps == 1 else "s")
+    if not isinstance(epochs, int | float):
+        return counted
+    passes = f"{epochs:.2f}".rstrip("0").rstrip(".")
+    return f"{passes} epoch" + ("" if passes == "1" else "s") + f" ({counted})"

@@ -100,16 +100,7 @@ class TrainerWindow(QDialog):
         self.model = QComboBox(editable=True, accessibleName="Base model")
         self.model.setToolTip("The model to fine-tune: a registry name or a model folder")
         self.precision = self._combo("Precision", "How the base model is loaded while training", PRECISIONS)
-        self.epochs = self._double("Epochs", "Passes over the training examples", 0.1, 1000, 1, 0.5)
-        self.max_steps = self._int(
-            "Steps", "Optimizer steps to take; 0: as many as the epochs need", 0, 10**7
-        )
-        self.max_steps.setSpecialValueText("from epochs")
-        length = QHBoxLayout()
-        length.addWidget(self.epochs)
-        length.addWidget(QLabel("epochs, or"))
-        length.addWidget(self.max_steps)
-        length.addWidget(QLabel("steps"))
+        length = self._length_row()
         self.learning_rate = self._line("Learning rate", "Peak learning rate (AdamW), e.g. 2e-4")
         self.learning_rate.setValidator(QDoubleValidator(1e-9, 0.999, 12, self))
         self.lora_r = self._int(
@@ -127,6 +118,34 @@ class TrainerWindow(QDialog):
         form.addRow("LoRA &rank:", self.lora_r)
         form.addRow(QLabel("&Output folder:", buddy=self.out), out_row)
         return box
+
+    def _length_row(self) -> QHBoxLayout:
+        """How long to train: a number, in epochs (passes over the examples) or optimizer steps."""
+        self.epochs = Epochs(minimum=0.1, maximum=1000, decimals=2, singleStep=0.5, accessibleName="Epochs")
+        self.epochs.setToolTip("Passes over the training examples")
+        self.max_steps = self._int("Steps", "Optimizer steps to take", 1, 10**7)
+        self.length_unit = self._combo(
+            "Length in", "Count the length in epochs or in steps", (("epochs", "epochs"), ("steps", "steps"))
+        )
+        self.length_unit.currentIndexChanged.connect(self._show_length_unit)
+        row = QHBoxLayout()
+        row.addWidget(self.epochs)
+        row.addWidget(self.max_steps)
+        row.addWidget(self.length_unit)
+        row.addStretch(1)
+        self._show_length_unit()
+        return row
+
+    def _show_length_unit(self) -> None:
+        in_steps = self.length_unit.currentData() == "steps"
+        self.epochs.setVisible(not in_steps)
+        self.max_steps.setVisible(in_steps)
+
+    def _set_max_steps(self, steps) -> None:
+        """0 (or none): the length is in epochs; else in steps."""
+        if steps:
+            self.max_steps.setValue(int(steps))
+        self.length_unit.setCurrentIndex(1 if steps else 0)
 
     def _advanced_box(self) -> QWidget:
         holder = QWidget()
@@ -195,6 +214,7 @@ class TrainerWindow(QDialog):
 
     def _buttons_row(self) -> QHBoxLayout:
         self.start = self._button("Start", "Start training (Ctrl+Enter)", self.start_requested)
+        self.start.setProperty("role", "primary")
         self.stop = self._button(
             "Stop", "Stop after this step; a checkpoint is kept, so Resume goes on", self.stop_requested
         )
@@ -229,6 +249,7 @@ class TrainerWindow(QDialog):
 
     def _button(self, text: str, tip: str, slot) -> QPushButton:
         button = QPushButton(text, toolTip=tip, accessibleName=text.rstrip("…"))
+        button.setAutoDefault(False)  # Enter in a text box must not press it (it opened a file picker)
         button.clicked.connect(slot)
         return button
 
@@ -303,7 +324,7 @@ class TrainerWindow(QDialog):
             "model": self.model_value(),
             "precision": self.precision.currentData(),
             "epochs": self.epochs.value(),
-            "max_steps": self.max_steps.value(),
+            "max_steps": self.max_steps.value() if self.length_unit.currentData() == "steps" else 0,
             "learning_rate": _number(self.learning_rate.text()),
             "lora_r": self.lora_r.value(),
             "batch_size": self.batch_size.value(),
@@ -330,6 +351,7 @@ class TrainerWindow(QDialog):
             "model": lambda v: self._set_model(v or ""),
             "precision": lambda v: self.precision.setCurrentIndex(max(0, self.precision.findData(v))),
             "learning_rate": lambda v: self.learning_rate.setText(f"{v:g}"),
+            "max_steps": self._set_max_steps,
             "modules_to_save": lambda v: self.train_head.setChecked(bool(v)),
         }
         for name, value in values.items():
@@ -367,6 +389,13 @@ class TrainerWindow(QDialog):
     def _start_if_enabled(self) -> None:
         if self.start.isEnabled():
             self.start_requested.emit()
+
+
+class Epochs(QDoubleSpinBox):
+    """Epochs as people write them: "3", "0.5", "1.25" (not "3.00")."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt's name)
+        return f"{value:g}"
 
 
 def _number(text: str) -> float:
