@@ -52,7 +52,9 @@ def prefill_kernel(precision: str) -> str:
     if wanted in PREFILL_KERNELS:
         return wanted
     if wanted:
-        log.warning("%s=%s is not one of %s: choosing by CPU", PREFILL_ENV, wanted, ", ".join(PREFILL_KERNELS))
+        log.warning(
+            "%s=%s is not one of %s: choosing by CPU", PREFILL_ENV, wanted, ", ".join(PREFILL_KERNELS)
+        )
     return "dequant" if precision == "int8" or cpu_has_amx() else "fused"
 
 
