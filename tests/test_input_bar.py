@@ -41,5 +41,27 @@ def test_the_meter_is_labelled_and_the_bar_does_not_shift(app, qtbot):
     bar.mic.setEnabled(True)
     bar.press_mic()
     qtbot.wait(10)
-    assert bar.mic.text() == "Release to send" and {w: w.geometry() for w in places} == places
+    assert bar.mic.isDown() and bar.voice_state.text() == "Recording…"
+    assert {w: w.geometry() for w in places} == places
     bar.release_mic()
+
+
+def test_a_narrow_window_keeps_every_control_with_icons_alone(app, qtbot):
+    window, controller = app
+    bar = window.input
+    assert not bar.compact and bar.mic.text() == "Hold to talk"
+    window.resize(760, 560)
+    window.main_splitter.setSizes([210, 550])
+    qtbot.waitUntil(lambda: bar.compact, timeout=2_000)
+    assert window.width() == 760, "the window can be this narrow"
+    for button in (bar.think, bar.mic, bar.hands_free, bar.stop):
+        assert (
+            button.text() == ""
+            and not button.icon().isNull()
+            and button.accessibleName()
+            and button.toolTip()
+        )
+    assert bar.send.text() == "Ask" and bar.text.width() >= 130
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: not bar.compact, timeout=2_000)
+    assert bar.think.text() == "Think"

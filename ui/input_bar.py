@@ -4,7 +4,8 @@ meter, and Stop.
 "Think" (Ctrl+T) makes the next answers reason step by step, with times the waveform shows.
 "Hold to talk" (or holding F2, which the window forwards) records a question while held;
 "Hands-free" (Ctrl+Shift+H) listens all the time. The meter, under a line saying what the
-microphone does, keeps one size whatever it says, so the bar never shifts.
+microphone does, keeps one size whatever it says, so the bar never shifts. In a narrow window
+Think, the microphone buttons and Stop show their icons alone (names and tooltips stay).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +28,7 @@ from ui import theme
 TALK_KEY = Qt.Key.Key_F2
 MIC_IDLE = "Microphone"  # the meter's label while nothing is heard
 MIC_STATES = (MIC_IDLE, "Listening", "Hearing you…", "Recording…")
+QUESTION_ROOM = 220  # below this much room for the question, the buttons go icon-only
 THINK_TIP = "Think step by step before answering: shows the reasoning with its times (slower) (Ctrl+T)"
 
 
@@ -46,15 +49,22 @@ class InputBar(QWidget):
         self._build_voice()
         self.set_voice_available(False)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 8)
-        layout.setSpacing(8)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(6)
         layout.addWidget(self.text, 1)
         for widget in (self.think, self.send, self.mic, self.hands_free, self._meter_box(), self.stop):
             layout.addWidget(widget)
+        self._labels = {b: b.text() for b in (self.think, self.mic, self.hands_free, self.stop)}
+        self._compact = False
+        self._roomy_width = self._width_with_labels(layout)
+        for button in self._labels:
+            button.setMinimumWidth(button.iconSize().width() + 26)  # its icon alone
+            button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
     def _build_question(self) -> None:
         self.text = QLineEdit(placeholderText="Ask about the recording… (Enter to send)")
         self.text.setAccessibleName("Question")
+        self.text.setMinimumWidth(135)  # room to see what one types, even in a narrow window
         self.text.setToolTip("Type a question and press Enter (Ctrl+L focuses this box)")
         self.text.returnPressed.connect(self._send)
         self.think = QPushButton("Think", checkable=True, toolTip=THINK_TIP)
@@ -72,7 +82,6 @@ class InputBar(QWidget):
         self.mic = QPushButton("Hold to talk", toolTip="Hold to talk (hold F2)")
         self.mic.setAccessibleName("Hold to talk")
         theme.set_icon(self.mic, "mic")
-        _widest(self.mic, ("Hold to talk", "Release to send"))
         self.mic.pressed.connect(self.press_mic)
         self.mic.released.connect(self.release_mic)
         self.hands_free = QPushButton("Hands-free", checkable=True)
@@ -100,7 +109,7 @@ class InputBar(QWidget):
         column.addWidget(self.voice_state)
         column.addWidget(self.level)
         width = max(self.voice_state.fontMetrics().horizontalAdvance(s) for s in MIC_STATES) + 8
-        box.setFixedWidth(max(width, 96))
+        box.setFixedWidth(max(width, 88))
         self.voice_state.setBuddy(self.level)
         return box
 
@@ -127,7 +136,7 @@ class InputBar(QWidget):
         if self._talking or not self.mic.isEnabled():
             return
         self._talking = True
-        self.mic.setText("Release to send")
+        self.mic.setDown(True)  # looks held while F2 is
         self.voice_state.setText("Recording…")
         self.mic_pressed.emit()
 
@@ -135,7 +144,7 @@ class InputBar(QWidget):
         if not self._talking:
             return
         self._talking = False
-        self.mic.setText("Hold to talk")
+        self.mic.setDown(False)
         self.voice_state.setText(MIC_IDLE)
         self.mic_released.emit()
 
@@ -169,9 +178,28 @@ class InputBar(QWidget):
             self.ask_requested.emit(question)
             self.text.clear()
 
+    # -- narrow windows --------------------------------------------------------------------------
+    def _width_with_labels(self, layout) -> int:
+        """The bar's width with every label shown and QUESTION_ROOM for the question."""
+        widgets = [layout.itemAt(i).widget() for i in range(1, layout.count())]
+        margins = layout.contentsMargins()
+        spacing = layout.spacing() * (layout.count() - 1)
+        return (
+            sum(w.sizeHint().width() for w in widgets)
+            + QUESTION_ROOM
+            + spacing
+            + margins.left()
+            + margins.right()
+        )
 
-def _widest(button: QPushButton, texts: tuple[str, ...]) -> None:
-    """Wide enough for every text it shows: changing the text never moves its neighbours."""
-    metrics = button.fontMetrics()
-    icon = button.iconSize().width() + 8
-    button.setMinimumWidth(max(metrics.horizontalAdvance(t) for t in texts) + icon + 32)
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        compact = self.width() < self._roomy_width
+        if compact != self._compact:
+            self._compact = compact
+            for button, label in self._labels.items():
+                button.setText("" if compact else label)
+
+    @property
+    def compact(self) -> bool:
+        return self._compact
