@@ -8,6 +8,7 @@ cancel flag checked after every token stops generation. The generator's return v
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
     from engine.model.loading import LoadedModel
 
 _POLL_S = 0.02  # how often the caller's thread looks at the cancel flag
+# How a first turn decodes: "stock" (a dynamic KV cache, kept for follow-ups), "static" (a
+# preallocated cache) or "compiled" (static, and the decode step compiled: CUDA graphs on a
+# GPU). Static caches are sized for one answer, so they are not kept for follow-ups.
+DECODE_ENV = "HERON_DECODE"
+DECODE_PATHS = ("stock", "static", "compiled")
 
 
 @dataclass(frozen=True)
@@ -169,13 +175,42 @@ def _generate(
                 stopping_criteria=StoppingCriteriaList([_CancelFlag(stop)]),
                 bad_words_ids=_audio_token_ids(loaded),
                 return_dict_in_generate=True,
+                **decode_settings(loaded, prompt),
             )
+            if not _keeps_cache(result):
+                result.cache = None  # sized for this answer: a follow-up prefills afresh
     except torch.OutOfMemoryError:
         out.put(("error", OutOfMemoryError(_oom_message(prompt))))
     except Exception as exc:  # forwarded to the caller's thread, which owns error reporting
         out.put(("error", exc))
     finally:
         out.put(("end", result))
+
+
+def decode_path() -> str:
+    value = os.environ.get(DECODE_ENV, "stock").strip().lower() or "stock"
+    return value if value in DECODE_PATHS else "stock"
+
+
+def decode_settings(loaded: LoadedModel, prompt: Prompt) -> dict[str, Any]:
+    """``generate`` arguments for the chosen decode path; a follow-up (cached context) stays stock."""
+    path = decode_path()
+    if path == "stock" or prompt.cache is not None:
+        return {}
+    from transformers import CompileConfig
+
+    settings: dict[str, Any] = {"cache_implementation": "static", "disable_compile": path != "compiled"}
+    if path == "compiled" and not loaded.device.startswith("cuda"):
+        config = CompileConfig(mode="default")  # CUDA graphs are for GPUs
+        config._compile_all_devices = True  # transformers compiles on CUDA only unless told
+        settings["compile_config"] = config
+    return settings
+
+
+def _keeps_cache(result) -> bool:
+    from transformers import DynamicCache
+
+    return result is None or getattr(result, "cache", None) is None or isinstance(result.cache, DynamicCache)
 
 
 def _audio_token_ids(loaded: LoadedModel) -> list[list[int]]:

@@ -12,6 +12,8 @@ prefill through a bf16 dequantized weight the same way, and decode as bitsandbyt
 
 from __future__ import annotations
 
+import copy
+
 import bitsandbytes as bnb
 import torch
 import torch.nn.functional as F
@@ -46,8 +48,22 @@ def pack_4bit(weight: torch.Tensor, state: QuantState) -> tuple[torch.Tensor, Qu
     first = (high_rows & 0xF0) | (low_rows >> 4)
     second = (high_rows << 4) | (low_rows & 0x0F)
     packed = torch.stack([first, second], -1).permute(0, 2, 1, 3).reshape(rows, cols // 2)
+    standard_state = copy.copy(state)  # its scales, kept: bitsandbytes' inverse re-quantizes them
     _mark_packed(state, weight)
+    state.heron_standard = (standard_state, weight.shape, weight.dtype)
     return packed.contiguous(), state
+
+
+def unpack_4bit(packed: torch.Tensor, state: QuantState) -> tuple[torch.Tensor, QuantState]:
+    """``pack_4bit`` undone exactly: the standard bytes and the quant state it was given."""
+    standard_state, shape, dtype = state.heron_standard
+    rows, half = packed.shape
+    pairs = packed.view(rows // _BLOCK_N, half, _BLOCK_N // 2, 2).permute(0, 2, 1, 3)
+    first, second = pairs[..., 0], pairs[..., 1]
+    high_rows = (first & 0xF0) | (second >> 4)
+    low_rows = (first << 4) | (second & 0x0F)
+    standard = torch.stack([low_rows, high_rows], 1).reshape(-1)
+    return standard.view(dtype).reshape(shape).contiguous(), standard_state
 
 
 def _mark_packed(state: QuantState, weight: torch.Tensor) -> None:
@@ -97,10 +113,11 @@ def unpack(layer: bnb.nn.Linear4bit) -> None:
     """Back to bitsandbytes' standard layout, which its differentiable (training) path needs."""
     from bitsandbytes.functional import _convert_weight_packed_for_cpu_inverse
 
-    if is_packed(layer.weight.quant_state):
-        layer.weight.data, layer.weight.quant_state = _convert_weight_packed_for_cpu_inverse(
-            layer.weight.data, layer.weight.quant_state
-        )
+    state = layer.weight.quant_state
+    if is_packed(state):
+        inverse = unpack_4bit if hasattr(state, "heron_standard") else _convert_weight_packed_for_cpu_inverse
+        layer.weight.data, layer.weight.quant_state = inverse(layer.weight.data, state)
+        layer.quant_state = layer.weight.quant_state  # bitsandbytes keeps the layer's copy in step
 
 
 def fast_forward_4bit(layer: bnb.nn.Linear4bit, x: torch.Tensor) -> torch.Tensor:
@@ -109,9 +126,16 @@ def fast_forward_4bit(layer: bnb.nn.Linear4bit, x: torch.Tensor) -> torch.Tensor
         unpack(layer)
         return bnb.nn.Linear4bit.forward(layer, x)
     if layer.heron_prefill_kernel == "dequant" and tokens_of(x) >= PREFILL_MIN_TOKENS:
-        pack(layer)
-        return _bf16_linear(x, dequantize_packed(layer.weight.data, layer.weight.quant_state), layer.bias)
+        return _bf16_linear(x, dequantize_4bit(layer), layer.bias)
     return bnb.nn.Linear4bit.forward(layer, x)  # the fused kernel (bitsandbytes packs if we have not)
+
+
+def dequantize_4bit(layer: bnb.nn.Linear4bit) -> torch.Tensor:
+    """The layer's bf16 weight, from whichever layout it is in."""
+    weight, state = layer.weight.data, layer.weight.quant_state
+    if is_packed(state):
+        return dequantize_packed(weight, state)
+    return bnb.functional.dequantize_4bit(weight, state).to(torch.bfloat16)
 
 
 # --- 8 bits -------------------------------------------------------------------------------
