@@ -23,8 +23,8 @@ import httpx
 import numpy as np
 
 from app.engines.openai_wire import events_of_chunk, messages_of
-from engine.audio import SAMPLE_RATE, decode_audio
-from engine.audio.recording import ArrayRecording
+from engine.audio import SAMPLE_RATE, decode_audio, probe_audio
+from engine.audio.recording import ArrayRecording, FileRecording, Recording
 from engine.errors import HeronError
 from engine.events import Done, Error, Event, Step, TextDelta, ThinkDelta
 from engine.interface import EngineState, Health
@@ -50,6 +50,7 @@ class RemoteEngine:
         self._cancelled = threading.Event()
         self._busy = False
         self._decoded: dict[tuple, np.ndarray] = {}  # the last recording sent, decoded once
+        self._lengths: dict[tuple, float] = {}  # the last recording's probed length
         self._served: list[str] | None = None  # the names the server answers to, once asked
         self._window_s: dict[str, float] = {}  # the most audio each hears at once
 
@@ -114,31 +115,49 @@ class RemoteEngine:
     # -- asking ------------------------------------------------------------------------------------
     def _answer(self, request: AskRequest) -> Iterator[Event]:
         """The answer, from one request; or, for a recording longer than the server's model hears
-        at once, window by window as the local engine does (no window over its limit goes up)."""
+        at once, window by window as the local engine does (no window over its limit goes up).
+        A long file is read a window at a time, never decoded whole here."""
         asked_at = time.perf_counter()
         model = self._model_name(request.model)
-        turns = tuple(replace(turn, audio=self._samples(turn), audio_path=None) for turn in request.turns)
         window_s = self._window_s.get(model, DEFAULT_WINDOW_S)
-        recording = _long_recording(turns, window_s)
+        recording = self._long_recording(request.turns, window_s)
         if recording is None:
+            turns = tuple(replace(turn, audio=self._samples(turn), audio_path=None) for turn in request.turns)
             yield from self._stream(self._body(turns, model, request), _seconds(turns), asked_at)
             return
-        *earlier, last = turns
+        *earlier, last = request.turns
         earlier_qa = [(t.question, t.answer or "") for t in earlier]
 
         def ask_one(text: str, clip: np.ndarray | None, at: float | None):
             body = self._body((TurnSpec(text, audio=clip),), model, request)
             return self._stream(body, 0.0, at or time.perf_counter(), steps=False)
 
-        windowed = answer_in_windows(ask_one, ArrayRecording(recording), window_s, last.question, self._cancelled.is_set,
+        windowed = answer_in_windows(ask_one, recording, window_s, last.question, self._cancelled.is_set,
                                      asked_at, earlier_qa)  # fmt: skip
-        yield from with_steps(windowed, len(recording) / SAMPLE_RATE)
+        yield from with_steps(windowed, recording.duration_s)
+
+    def _long_recording(self, turns: tuple[TurnSpec, ...], window_s: float) -> Recording | None:
+        """The conversation's recording when it is longer than the server's model hears at once:
+        samples as they are, a file by its probed length (as ``engine/runtime/pipeline.py`` does)."""
+        for turn in reversed(turns):
+            if turn.audio is not None:
+                if len(turn.audio) > window_s * SAMPLE_RATE:
+                    return ArrayRecording(turn.audio)
+            elif turn.audio_path and (seconds := self._seconds_of(turn.audio_path)) > window_s:
+                return FileRecording(turn.audio_path, seconds)
+        return None
+
+    def _seconds_of(self, path: str) -> float:
+        key = _file_key(path)
+        if key not in self._lengths:
+            self._lengths = {key: probe_audio(path).duration_s or 0.0}  # a follow-up asks again
+        return self._lengths[key]
 
     def _stream(self, body: dict, audio_s: float, asked_at: float, steps: bool = True):
         """One completion's events; returns what it answered. Raises what ends it otherwise."""
         replies: queue.Queue = queue.Queue()
         threading.Thread(target=self._receive, args=(body, replies), name="heron-remote", daemon=True).start()
-        return (yield from _Reader(audio_s, asked_at, steps).events(self._chunks(replies)))
+        return (yield from _Reader(audio_s, asked_at, steps).events(self._queued(replies)))
 
     def _receive(self, body: dict, replies: queue.Queue) -> None:
         """The HTTP exchange, on its own thread: chunks, then None, or the exception that ended it."""
@@ -154,7 +173,7 @@ class RemoteEngine:
         except Exception as exc:  # handed to the asking thread, which says what it means
             replies.put(exc)
 
-    def _chunks(self, replies: queue.Queue) -> Iterator[dict]:
+    def _queued(self, replies: queue.Queue) -> Iterator[dict]:
         """The chunks as they come; a cancel ends the wait at once (the stream is closed behind)."""
         while True:
             try:
@@ -196,8 +215,7 @@ class RemoteEngine:
     def _samples(self, turn: TurnSpec) -> np.ndarray | None:
         if turn.audio is not None or not turn.audio_path:
             return turn.audio
-        stat = Path(turn.audio_path).stat()
-        key = (str(Path(turn.audio_path).resolve()), stat.st_size, stat.st_mtime_ns)
+        key = _file_key(turn.audio_path)
         if key not in self._decoded:
             self._decoded = {key: decode_audio(turn.audio_path)}  # a follow-up sends it again
         return self._decoded[key]
@@ -290,12 +308,9 @@ class _Reader:
         }
 
 
-def _long_recording(turns: tuple[TurnSpec, ...], window_s: float) -> np.ndarray | None:
-    """The conversation's recording when it is longer than the server's model hears at once."""
-    for turn in reversed(turns):
-        if turn.audio is not None and len(turn.audio) > window_s * SAMPLE_RATE:
-            return turn.audio
-    return None
+def _file_key(path: str) -> tuple:
+    stat = Path(path).stat()
+    return (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 def _seconds(turns: tuple[TurnSpec, ...]) -> float:
