@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.voice_model import KOKORO, is_voice, kokoro_download, remove_voice, voice_rows
+from app.window_words import for_window
 from engine.errors import CancelledError, HeronError, OutOfMemoryError
 from engine.model.fit import Machine, choose, cpu_machine, published_figures
 from engine.model.registry import MODELS, installed_models, model_dir
@@ -51,7 +52,11 @@ def recommend(machines: list[Machine]) -> tuple[str, str, str]:
     try:
         fit = choose([(machine, published_figures(machine.kind)) for machine in machines])
     except OutOfMemoryError as exc:
-        return "think", "", f"Recommended: {title}, but not on this machine as it is. {exc.message}"
+        return (
+            "think",
+            "",
+            f"Recommended: {title}, but not on this machine as it is. {for_window(exc.message)}",
+        )
     where = "GPU" if fit.device.startswith("cuda") else "CPU"
     return (
         "think",

@@ -15,7 +15,9 @@ _ADVICE = (
     (re.compile(r"--max-new-tokens"), "“Longest answer” in Tools → Settings → Model"),
     (re.compile(r"--adapter"), "an adapter in Tools → Models"),
     (re.compile(r"(heron models (download|import)|--model)\b"), "Tools → Models"),
+    (re.compile(r"connect with --server\b"), "connect to it in Tools → Settings → Engine"),
     (re.compile(r"--server\b|--engine\b"), "Tools → Settings → Engine"),
+    (re.compile(r"`(heron [a-z]+)`"), r"\1"),
 )
 
 
