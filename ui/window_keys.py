@@ -38,6 +38,7 @@ SHORTCUTS = (  # (keys, what they do): Help → Keyboard shortcuts
     ("Space", "Play or pause the recording (except while typing or on a button)"),
     ("Hold F2", "Hold to talk"),
     ("Ctrl+Shift+H", "Hands-free listening on or off"),
+    ("Ctrl+T", "Think step by step on or off (beside the question box)"),
     ("Ctrl+Shift+C", "Copy the last answer"),
     ("Ctrl+,", "Settings"),
     ("Ctrl+M", "Models"),
