@@ -104,13 +104,24 @@ def find(folder: Path, key: dict[str, Any]) -> CachedCopy | None:
 
 
 def _missing_or_cut(folder: Path, files: Any) -> str | None:
+    """What is wrong with the files against the record: sizes, and the safetensors headers (every
+    tensor's name, shape and place), which a cut, a lost tensor or a rewrite changes."""
     if not isinstance(files, dict) or not any(name.endswith(".safetensors") for name in files):
         return f"its {KEY_FILE} lists no weights"
-    for name, size in files.items():
+    for name, recorded in files.items():
         path = folder / name
-        if not path.is_file() or path.stat().st_size != size:
-            return f"{name} is missing or has the wrong size"
+        if not path.is_file() or [path.stat().st_size, _header_digest(path)] != recorded:
+            return f"{name} is missing, has the wrong size or a changed header"
     return None
+
+
+def _header_digest(path: Path) -> str | None:
+    """sha256 of a safetensors file's header (names, dtypes, shapes, offsets); None for other files."""
+    if path.suffix != ".safetensors":
+        return None
+    with open(path, "rb") as f:
+        length = int.from_bytes(f.read(8), "little")
+        return hashlib.sha256(f.read(min(length, 100_000_000))).hexdigest()
 
 
 def discard(folder: Path, why: str) -> None:
@@ -131,7 +142,7 @@ def save(model, folder: Path, key: dict[str, Any], expected_bytes: int) -> bool:
     temporary = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         model.save_pretrained(temporary, max_shard_size=SHARD_SIZE)
-        files = {p.name: p.stat().st_size for p in temporary.iterdir() if p.is_file()}
+        files = {p.name: [p.stat().st_size, _header_digest(p)] for p in temporary.iterdir() if p.is_file()}
         _write_synced(temporary / KEY_FILE, json.dumps({"key": key, "files": files}, indent=1))
         _replace(folder, temporary)
     except (OSError, RuntimeError, ValueError) as exc:

@@ -64,7 +64,7 @@ def _from_copy(architecture, copy: quantized_cache.CachedCopy, kwargs: dict[str,
         if "out of memory" in str(exc).lower():
             raise
         return quantized_cache.discard(copy.folder, f"it does not load ({exc})")
-    gaps = [k for k in ("missing_keys", "unexpected_keys", "mismatched_keys") if info.get(k)]
+    gaps = [k for k in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs") if info.get(k)]
     if gaps:
         return quantized_cache.discard(copy.folder, f"its tensors do not match the model ({', '.join(gaps)})")
     return model
