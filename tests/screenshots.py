@@ -19,9 +19,12 @@ STATES = ("empty", "first-run", "recording", "answer", "long", "settings", "mode
 
 
 def settle(app, seconds: float = 0.3) -> None:
+    from PySide6.QtCore import QEvent
+
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         app.processEvents()
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # no event loop runs here to do it
         time.sleep(0.01)
 
 

@@ -28,7 +28,7 @@ from ui import theme
 TALK_KEY = Qt.Key.Key_F2
 MIC_IDLE = "Microphone"  # the meter's label while nothing is heard
 MIC_STATES = (MIC_IDLE, "Listening", "Hearing you…", "Recording…")
-QUESTION_ROOM = 220  # below this much room for the question, the buttons go icon-only
+QUESTION_ROOM = 170  # below this much room for the question, the buttons go icon-only
 THINK_TIP = "Think step by step before answering: shows the reasoning with its times (slower) (Ctrl+T)"
 
 

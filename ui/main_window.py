@@ -47,6 +47,7 @@ class Banner(QWidget):
         layout.addWidget(self.text, 1)
         layout.addWidget(close)
         self.setAutoFillBackground(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # the theme colours it (theme.qss)
         self.hide()
 
     def show_message(self, message: str) -> None:
