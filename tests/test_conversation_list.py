@@ -35,9 +35,15 @@ def test_delete_can_be_undone_and_goes_through_after_the_undo_time(app, qtbot):
     qtbot.mouseClick(sidebar.undo_button, Qt.MouseButton.LeftButton)
     assert set(sidebar.ids()) == {keep, doomed} and not sidebar.undo_strip.isVisible()
 
-    sidebar.undo_timer.setInterval(50)
     sidebar.list.setCurrentRow(sidebar.ids().index(doomed))
     sidebar.list.setFocus()
+    qtbot.keyClick(sidebar.list, Qt.Key.Key_Delete)
+    assert doomed not in sidebar.ids()
+    qtbot.keyClick(sidebar.list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert set(sidebar.ids()) == {keep, doomed}, "Ctrl+Z in the sidebar undoes it too"
+
+    sidebar.undo_timer.setInterval(50)
+    sidebar.list.setCurrentRow(sidebar.ids().index(doomed))
     qtbot.keyClick(sidebar.list, Qt.Key.Key_Delete)
     assert doomed not in sidebar.ids()
     qtbot.waitUntil(lambda: doomed not in stored_ids(controller), timeout=5_000)

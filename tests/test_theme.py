@@ -38,11 +38,11 @@ def test_dark_and_light_change_the_real_window_and_system_is_the_default(app):
     assert window_colour().lightness() < 60, "Dark darkens the window without a desktop theme"
     assert window.palette().color(QPalette.ColorRole.Base).lightness() < 60
     assert window.waveform.palette().color(QPalette.ColorRole.Window).lightness() < 60
-    controller.apply_settings({"theme": "light"})
-    assert window_colour().lightness() > 200
-    controller.apply_settings({"theme": "system"})
+    controller.apply_settings({"theme": "system"})  # straight from Dark: the desktop's own scheme again
     system_is_dark = QGuiApplication.styleHints().colorScheme().name == "Dark"
     assert (window_colour().lightness() < 60) == system_is_dark
+    controller.apply_settings({"theme": "light"})
+    assert window_colour().lightness() > 200
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

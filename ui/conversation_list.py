@@ -141,10 +141,12 @@ class ConversationList(QWidget):
         self.undo_strip.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.undo_label = QLabel(accessibleName="Deleted conversation")
         self.undo_label.setWordWrap(True)
-        self.undo_button = QPushButton("Undo", toolTip="Bring the conversation back")
+        self.undo_button = QPushButton("Undo", toolTip="Bring the conversation back (Ctrl+Z)")
         self.undo_button.setAccessibleName("Undo delete")
         theme.set_icon(self.undo_button, "undo")
         self.undo_button.clicked.connect(self.undo_delete)
+        QShortcut(QKeySequence.StandardKey.Undo, self, self.undo_delete,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)  # fmt: skip
         row = QHBoxLayout(self.undo_strip)
         row.setContentsMargins(10, 6, 6, 6)
         row.addWidget(self.undo_label, 1)

@@ -90,11 +90,16 @@ def style_sheet(scheme: str) -> str:
 def apply_theme(theme: str) -> str:
     """Give the whole app Heron's look in ``theme`` (system, light or dark); returns light or dark."""
     app = QApplication.instance()
-    scheme = effective_scheme(theme)
     hints = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}
+    # First the hint (native dialogs follow it; Unknown hands it back to the desktop), then the scheme.
     QGuiApplication.styleHints().setColorScheme(hints.get(theme, Qt.ColorScheme.Unknown))
+    scheme = effective_scheme(theme)
+    _current["theme"] = theme
     if app is None:
         return scheme
+    if not _current.get("following"):  # "System" follows the desktop when it changes its scheme
+        QGuiApplication.styleHints().colorSchemeChanged.connect(_desktop_scheme_changed)
+        _current["following"] = True
     if not _current.get("fusion"):
         app.setStyle("Fusion")  # the one style that draws from the palette on every desktop
         _current["fusion"] = True
@@ -105,6 +110,11 @@ def apply_theme(theme: str) -> str:
         if name := widget.property(ICON_PROPERTY):
             widget.setIcon(icon(name))
     return scheme
+
+
+def _desktop_scheme_changed(_scheme) -> None:
+    if _current.get("theme") == "system" and effective_scheme("system") != _current["scheme"]:
+        apply_theme("system")
 
 
 def colour(name: str) -> QColor:
