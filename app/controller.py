@@ -19,15 +19,14 @@ from app.engines.bridge import EngineBridge
 from app.engines.shared import SharedEngine
 from app.exporting import export_conversation
 from app.player import RecordingPlayer
-from app.recording_loader import RecordingLoader
+from app.recording_loader import RecordingLoader, grounding_source
 from app.settings import Settings, add_recent_file, open_settings, recent_files
 from app.settings_panel import show_engine_summary, wire_think_toggle
 from app.turn_flow import TypedTurns, show_stored_turn
 from app.voice_turns import VoiceTurns
 from app.welcome import QuestionBeforeModel
-from engine.audio import SAMPLE_RATE
 from engine.events import Event, Step
-from engine.grounding import ArrayAudio, StepSnapper, play_start
+from engine.grounding import StepSnapper, play_start
 from engine.history import HistoryError, HistoryStore
 from engine.history.session import ActiveTurn, ConversationSession, delete_conversation
 from engine.interface import Engine, EngineState
@@ -36,6 +35,7 @@ from engine.timefmt import clock
 from ui.theme import apply_theme
 
 QUEUED = Qt.ConnectionType.QueuedConnection
+LAST_CONVERSATION = "window/last_conversation"  # open at the last quit (0: a new one)
 
 
 class Controller(QObject):
@@ -56,6 +56,7 @@ class Controller(QObject):
         self.session = ConversationSession(self.store, paths.spoken_dir(), self.settings.model)
         self.session.ground_step = self.snapper.ground  # spoken turns' steps too
         self.loading: str | None = None  # the recording being opened
+        self.retiring: list[threading.Thread] = []  # old engines letting their model go
         self.turns = TypedTurns(self)  # typed questions: asked one at a time, each ending visibly
         self._connect()
         self.voice = VoiceTurns(self)  # spoken turns: the microphone controls, the voice loop
@@ -160,14 +161,14 @@ class Controller(QObject):
         self.window.progress.show_progress(label, done, total)
 
     @Slot(str, object, object)
-    def _recording_loaded(self, path: str, samples, peaks) -> None:
+    def _recording_loaded(self, path: str, recording, peaks) -> None:
         if path != self.loading:
             return  # a later open or a Stop superseded it
         self.loading = None
-        duration_s = len(samples) / SAMPLE_RATE
+        duration_s = recording.duration_s  # samples in memory, or a long file read as needed
         self.session.set_recording(path, duration_s)
-        self.player.set_samples(samples)
-        self.snapper.use(ArrayAudio(samples, SAMPLE_RATE), prepare=True)
+        self.player.set_recording(recording)
+        self.snapper.use(grounding_source(recording), prepare=True)
         self.window.waveform.set_peaks(peaks)
         self.window.progress.hide()
         self.window.recording_label.setText(f"{Path(path).name} · {clock(duration_s)}")
@@ -296,6 +297,14 @@ class Controller(QObject):
             show_stored_turn(view, turn)
         self._reload_recording()
 
+    def reopen_last(self) -> None:
+        """Start where the user left off: the conversation open at the last quit (else the latest)."""
+        last = self.qsettings.value(LAST_CONVERSATION)
+        known = [summary.id for summary in self.store.list_conversations(200)]
+        wanted = int(last) if last is not None else next(iter(known), 0)
+        if wanted in known:
+            self.open_conversation(wanted)
+
     def _reload_recording(self) -> None:
         recording = self.session.recording
         if recording and Path(recording).is_file():
@@ -351,7 +360,9 @@ class Controller(QObject):
         self.stop()
         old, self.engine = self.engine, engine_from(self.settings)
         self.shared.engine = self.engine
-        threading.Thread(target=old.shutdown, name="heron-engine-shutdown", daemon=True).start()
+        retiring = threading.Thread(target=old.shutdown, name="heron-engine-shutdown")  # joined at quit
+        retiring.start()
+        self.retiring.append(retiring)
         where = "the server" if self.settings.engine == "server" else "this computer"
         self.window.statusBar().showMessage(f"The model now answers from {where}.")
 
@@ -466,5 +477,8 @@ class Controller(QObject):
         if self.trainer is not None:
             self.trainer.shutdown()
         self.bridge.shutdown()
+        for thread in self.retiring:
+            thread.join()  # an old engine's child ends cleanly, not killed by the quit
+        self.qsettings.setValue(LAST_CONVERSATION, self.conversation_id or 0)
         self.settings.save(self.qsettings)
         self.store.close()

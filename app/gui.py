@@ -19,14 +19,17 @@ def _check_display() -> None:
         )
 
 
-def build_window():
-    """The main window wired to its controller, laid out as the user left it."""
+def build_window(reopen: bool = False):
+    """The main window wired to its controller, laid out as the user left it; ``reopen``: with
+    the conversation that was open at the last quit."""
     from app.controller import Controller
     from ui.main_window import MainWindow
 
     window = MainWindow(__version__)
     controller = Controller(window)
     restore_layout(window, controller.qsettings)
+    if reopen:
+        controller.reopen_last()
     return window, controller
 
 
@@ -59,7 +62,7 @@ def run_gui(recording: str | None = None) -> int:
     app.setOrganizationName("Heron")
     app.setDesktopFileName("heron")  # matches packaging/heron.desktop, for the dock's icon and grouping
     app.setWindowIcon(QIcon(str(ICON)))
-    window, controller = build_window()
+    window, controller = build_window(reopen=not recording)
     window.show()
     controller.first_start()
     if recording:

@@ -146,3 +146,35 @@ def test_long_work_shows_parts_done_and_time_left_with_one_stop(app):
     label = window.progress.label.text()
     assert "1 of 4 parts done" in label and "left" in label, label
     assert not window.progress.findChildren(QPushButton), "the question bar's Stop is the one stop"
+
+
+def test_the_app_starts_with_the_conversation_left_open(qtbot, tiny_model):
+    from app import paths
+    from app.gui import build_window
+
+    with HistoryStore(paths.history_path()) as store:
+        older = store.create_conversation("Older", "tiny")
+        store.finish_turn(store.begin_turn(older, "Older question?"), "Old.", "", [], {"finish": "stop"})
+        newer = store.create_conversation("Newer", "tiny")
+        store.finish_turn(store.begin_turn(newer, "Newer question?"), "New.", "", [], {"finish": "stop"})
+    window, controller = build_window(reopen=True)
+    qtbot.addWidget(window)
+    assert controller.conversation_id == newer  # first start: the latest
+    controller.open_conversation(older)
+    controller.shutdown()
+
+    again, controller2 = build_window(reopen=True)
+    qtbot.addWidget(again)
+    assert controller2.conversation_id == older
+    assert [view.answer_text for view in again.chat.turns] == ["Old."]
+    controller2.shutdown()
+
+
+def test_switching_engines_then_quitting_ends_the_old_engine_cleanly(app, qtbot):
+    window, controller = app
+    controller.ask("Hello?")
+    qtbot.waitUntil(lambda: idle(controller), timeout=60_000)
+    child = controller.engine.child.process
+    controller.apply_settings({"engine": "server", "server_url": "http://127.0.0.1:9"})
+    controller.shutdown()
+    assert not child.is_alive() and child.exitcode == 0  # asked to stop and stopped, not killed
