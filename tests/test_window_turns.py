@@ -178,3 +178,19 @@ def test_switching_engines_then_quitting_ends_the_old_engine_cleanly(app, qtbot)
     controller.apply_settings({"engine": "server", "server_url": "http://127.0.0.1:9"})
     controller.shutdown()
     assert not child.is_alive() and child.exitcode == 0  # asked to stop and stopped, not killed
+
+
+def test_a_spoken_turn_is_shown_with_the_label_its_session_turn_has(app):
+    import numpy as np
+
+    from engine.voice.events import Utterance
+
+    window, controller = app
+    samples = np.zeros(16000, np.float32)  # one second, whatever the event's own duration says
+    heard = Utterance(9.9, samples=samples)
+    turn = controller.session.on_voice_event(heard)  # as the voice loop's reader does
+    controller.voice.on_event(heard)
+    assert window.chat.current.question.text().endswith(turn.label)
+    assert turn.label == "Spoken question (1.0 s)"
+    (summary,) = controller.store.list_conversations()
+    assert controller.store.get_conversation(summary.id).turns[0].question == turn.label
