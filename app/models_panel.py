@@ -15,12 +15,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.voice_model import KOKORO, is_voice, kokoro_download, remove_voice, voice_rows
-from app.window_words import for_window
 from engine.errors import CancelledError, HeronError, OutOfMemoryError
 from engine.model.fit import Machine, choose, cpu_machine, published_figures
 from engine.model.registry import MODELS, installed_models, model_dir
 from ui.adapter_list import AdapterRow
 from ui.model_manager import ModelManager, ModelRow
+from ui.window_words import for_window
 
 GB = 1000**3
 QUEUED = Qt.ConnectionType.QueuedConnection

@@ -9,8 +9,8 @@ import pytest
 
 from app import settings_panel
 from app.sound_check import device_choices
-from app.window_words import for_window
 from tests.virtual_sound import VirtualMic, sound_server  # noqa: F401  (fixture)
+from ui.window_words import for_window
 
 
 def choices(combo) -> list:
@@ -74,11 +74,19 @@ def test_run_on_offers_the_gpu_only_where_there_is_one(app, monkeypatch):
     dialog.reject()
 
 
-def test_command_line_advice_is_worded_for_the_window():
+def test_command_line_advice_is_worded_for_the_window(app):
     message = for_window("No CUDA GPU was found (or the installed torch has no CUDA): use --device cpu.")
     assert "--" not in message and "Tools → Settings → Model → Run on" in message
     message = for_window("Ran out of RAM loading the model in bf16: try --precision int8.")
     assert "--" not in message and "int8" in message and "Settings" in message
+    message = for_window("Model 'think' is not downloaded (about 16.5 GB). "
+                         "Run: heron models download think — or pass --model with a folder.")  # fmt: skip
+    assert message.endswith("(about 16.5 GB). Download or import it in Tools → Models.")
+    message = for_window("The microphone 'USB' stopped working: reconnect it or choose another with --input.")
+    assert message.endswith("choose another in Tools → Settings → Sound.")
+    window, controller = app
+    window.banner.show_message("The Kokoro voice is not downloaded: run `heron models download kokoro`.")
+    assert window.banner.text.text() == "The Kokoro voice is not downloaded: download it in Tools → Models."
 
 
 @pytest.mark.skipif(settings_panel.gpu_name() is not None, reason="this computer has a GPU: no error to see")

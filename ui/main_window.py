@@ -29,6 +29,7 @@ from ui.conversation_list import ConversationList
 from ui.input_bar import TALK_KEY, InputBar
 from ui.waveform import WaveformView
 from ui.window_keys import WindowKeys, shortcuts_text
+from ui.window_words import for_window
 
 AUDIO_FILTER = "Recordings (*.wav *.flac *.ogg *.opus *.mp3 *.m4a *.aac *.webm *.mp4 *.mkv);;All files (*)"
 LICENCE = "The AF-Next model weights are released by NVIDIA under a research / non-commercial licence."
@@ -51,7 +52,7 @@ class Banner(QWidget):
         self.hide()
 
     def show_message(self, message: str) -> None:
-        self.text.setText(message)
+        self.text.setText(for_window(message))  # command-line advice becomes the window's places
         self.show()
 
 

@@ -13,9 +13,9 @@ import threading
 from PySide6.QtCore import QObject, Signal
 
 from app.engines.shared import SharedEngine
-from app.window_words import worded_for_window
 from engine.events import Error
 from engine.requests import AskRequest, LoadRequest
+from ui.window_words import worded_for_window
 
 
 class EngineBridge(QObject):
