@@ -80,7 +80,10 @@ def click_at(qtbot, answer, position: int) -> None:
 
 def test_question_and_answer_read_as_two_roles_in_their_own_type_sizes(chat):
     turn = answered(chat, "And the <b>risks</b>?", "Two risks.")
-    assert turn.question.text() == "And the <b>risks</b>?" and turn.question.textFormat() == Qt.TextFormat.PlainText
+    assert (
+        turn.question.text() == "And the <b>risks</b>?"
+        and turn.question.textFormat() == Qt.TextFormat.PlainText
+    )
     labels = {label.text(): label for label in turn.findChildren(QLabel)}
     assert "You" in labels and "Heron" in labels and labels["You"].accessibleName() == "You said"
     sizes = {name: w.font().pointSizeF() for name, w in (("answer", turn.answer), ("status", turn.status))}
@@ -97,9 +100,13 @@ def test_an_answer_is_markdown_with_selectable_text(chat):
     items = [b.text() for b in blocks if b.textList() is not None]
     assert items == ["one item", "two"]
     assert "**" not in document.toPlainText() and "`" not in document.toPlainText()
-    assert {"Use code [00:02] here.", "A second line."} <= {b.text() for b in blocks}  # a newline breaks the line
+    lines = {b.text() for b in blocks}
+    assert {"Use code [00:02] here.", "A second line."} <= lines, "a newline breaks the line"
     flags = turn.answer.textInteractionFlags()
-    assert flags & Qt.TextInteractionFlag.TextSelectableByMouse and flags & Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+    assert (
+        flags & Qt.TextInteractionFlag.TextSelectableByMouse
+        and flags & Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+    )
     assert turn.copy.isVisible()
 
 
@@ -157,7 +164,11 @@ def test_a_step_shows_its_time_once(chat):
     ):
         turn.add_step(step)
     texts = [turn.steps.item(row).text() for row in range(turn.steps.count())]
-    assert texts == ["At [00:03] a dog barks.", "[01:03] At [00:03] of this part a door shuts.", "Nothing else happens."]
+    assert texts == [
+        "At [00:03] a dog barks.",
+        "[01:03] At [00:03] of this part a door shuts.",
+        "Nothing else happens.",
+    ]
     assert turn.reasoning_toggle.text() == "▾ Reasoning · 3 steps"
 
 

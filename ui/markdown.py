@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from PySide6.QtGui import QPalette, QTextCharFormat, QTextCursor, QTextDocument, QTextFormat
 
@@ -52,7 +53,7 @@ def _links(text: str, steps: Iterable[Step]) -> Iterable[tuple[int, int, str, st
     for step in steps:
         if step.char_end > len(text) or text[step.char_start : step.char_end] != step.text:
             continue  # a step of another version of the text (the stream moved on): no stale link
-        anchors = find_anchors(step.text)
+        anchors = _anchors(step.text)
         own = next((a for a in anchors if a.start_s == step.start_s), anchors[0] if anchors else None)
         for anchor in anchors:
             start, end = _with_brackets(
@@ -60,6 +61,12 @@ def _links(text: str, steps: Iterable[Step]) -> Iterable[tuple[int, int, str, st
             )
             if not any(start < b_end and b_start < end for b_start, b_end in blocked):
                 yield start, end, *_target(step, anchor, own)
+
+
+@lru_cache(maxsize=1024)
+def _anchors(text: str) -> tuple[Anchor, ...]:
+    """The times a step's text cites (a streaming answer is linked ~30 times a second)."""
+    return tuple(find_anchors(text))
 
 
 def _target(step: Step, anchor: Anchor, own: Anchor | None) -> tuple[str, str]:

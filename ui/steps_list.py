@@ -110,6 +110,6 @@ class StepsList(QListWidget):
 
 
 def _cites_itself(step: Step) -> bool:
-    """Whether the step's text already shows its time (its label would repeat it)."""
-    end_s = step.start_s if step.end_s is None else step.end_s
-    return any((a.start_s, a.end_s) == (step.start_s, end_s) for a in find_anchors(step.text))
+    """Whether the step's text already shows its time as the window writes it (a label would repeat it)."""
+    label = anchor_label(step.start_s, step.end_s)
+    return any(anchor_label(a.start_s, a.end_s) == label for a in find_anchors(step.text))

@@ -81,6 +81,7 @@ class TurnView(QFrame):
         self.answer_text = ""
         self.reasoning_text = ""
         self.answer_steps: list[Step] = []
+        self._shown: tuple[str, tuple[Step, ...]] = ("", ())
         self.state = ""
         self._build(question)
         self._show_state("thinking" if thinking else "answering", "Thinking…" if thinking else "Answering…")
@@ -261,7 +262,10 @@ class TurnView(QFrame):
 
     def _render_answer(self) -> None:
         """The answer as Markdown, each cited time its own link (the answer's steps say where)."""
-        self.answer.show_markdown(linked_markdown(self.answer_text, self.answer_steps))
+        shown = (self.answer_text, tuple(self.answer_steps))
+        if shown != self._shown:  # the end of a stream often has nothing new to draw
+            self._shown = shown
+            self.answer.show_markdown(linked_markdown(self.answer_text, self.answer_steps))
 
     def _fit_answer(self) -> None:
         self.answer.fit_height()
