@@ -76,7 +76,7 @@ class TypedTurns(QObject):
             controller.show_no_recording()
             return True
         controller.voice.interrupt()  # a typed question stops the speech (one engine, one answer at a time)
-        self._asked.append([turn, view])
+        self.follow(turn, view)
         self._announce_long_follow_up(view)
         self.parts.start()
         settings = controller.settings
@@ -84,6 +84,10 @@ class TypedTurns(QObject):
                                          settings.think))  # fmt: skip
         self.update_controls()
         return True
+
+    def follow(self, turn: ActiveTurn, view) -> None:
+        """The engine's next answer is ``turn``'s, shown in ``view``."""
+        self._asked.append([turn, view])
 
     def _announce_long_follow_up(self, view) -> None:
         note = self.parts.follow_up_note(self.controller.session.recording_duration)

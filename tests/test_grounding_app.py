@@ -113,7 +113,9 @@ def test_a_streamed_step_is_snapped_as_it_arrives(app, qtbot, scene):
     window, controller = app
     controller.open_recording(str(scene))
     qtbot.waitUntil(lambda: controller.recording == str(scene), timeout=20_000)
-    controller.turn_view = window.chat.add_turn("What happens?")
+    controller.turns.follow(
+        controller.session.begin_typed("What happens?"), window.chat.add_turn("What happens?")
+    )
     controller.on_event(STEPS[0])
     (step,) = window.chat.current.steps.steps()
     assert step.snapped_start_s == pytest.approx(KNOCK_S, abs=0.03)
