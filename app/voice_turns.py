@@ -118,7 +118,7 @@ class VoiceTurns(QObject):
         self.add_replay(view, utterance.samples)
         controller.refresh_conversations()
         if utterance.cut_short:
-            view.status.setText("⚠ Cut short: the microphone stopped")
+            view.fail("Cut short: the microphone stopped")
             return
         self.open_turns.append(view)
         self.controller.turns.update_controls()

@@ -273,3 +273,14 @@ def test_an_answer_time_click_plays_it_and_selects_its_step(app, qtbot, tmp_path
     assert moves and moves[0] == pytest.approx(3.0, abs=0.05) and controller.player.playing
     assert view.steps.currentRow() == 1
     controller.player.pause()
+
+
+def test_a_spoken_question_cut_short_reads_failed(app):
+    import numpy as np
+
+    from engine.voice.events import Utterance
+
+    window, controller = app
+    controller.voice.on_event(Utterance(0.4, cut_short=True, samples=np.zeros(6400, np.float32)))
+    turn = window.chat.current
+    assert (turn.state, turn.status.text()) == ("failed", "⚠ Cut short: the microphone stopped")
