@@ -1,6 +1,8 @@
 """Plays the open recording and reports where it is, for the playhead and click-to-seek.
 
-Audio goes out through sounddevice. Without an output device the player still keeps time
+The recording is read as it plays (``engine.audio.playback.SpanFeeder``: a file is sought and
+decoded a few seconds ahead), so a ten-hour recording plays from any point without its samples
+in memory. Audio goes out through sounddevice. Without an output device the player still keeps time
 (a clock, silent) so that seeking and the playhead work, and it says so once.
 """
 
@@ -13,6 +15,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.audio import SAMPLE_RATE
+from engine.audio.playback import SpanFeeder
+from engine.audio.recording import ArrayRecording, Recording
+from engine.errors import HeronError
 
 TICK_MS = 33  # playhead updates ~30 times a second
 
@@ -25,7 +30,8 @@ class RecordingPlayer(QObject):
     def __init__(self, parent: QObject | None = None, device=None):
         super().__init__(parent)
         self.device = device
-        self.samples = np.zeros(0, np.float32)
+        self.recording: Recording = ArrayRecording(np.zeros(0, np.float32))
+        self._feeder: SpanFeeder | None = None  # reads ahead while the device plays; guarded by _lock
         self._frame = 0  # next sample to hand to the device; guarded by _lock (the audio thread reads it)
         self._seek_frame = 0  # where playback was last started or moved to
         self._lock = threading.Lock()
@@ -37,7 +43,7 @@ class RecordingPlayer(QObject):
     # -- state ---------------------------------------------------------------------------------
     @property
     def duration(self) -> float:
-        return len(self.samples) / SAMPLE_RATE
+        return self.recording.duration_s
 
     @property
     def playing(self) -> bool:
@@ -54,20 +60,28 @@ class RecordingPlayer(QObject):
 
     # -- control -------------------------------------------------------------------------------
     def set_samples(self, samples: np.ndarray) -> None:
+        self.set_recording(ArrayRecording(samples))
+
+    def set_recording(self, recording: Recording) -> None:
+        """Play ``recording`` (samples in memory, or a FileRecording read as it plays) from its start."""
         self.pause()
-        self.samples = samples
+        self.recording = recording
         self.seek(0.0)
 
     def seek(self, seconds: float) -> None:
         frame = int(min(max(seconds, 0.0), self.duration) * SAMPLE_RATE)
+        feeder = self._feeder_at(frame) if self._feeder is not None else None  # playing: read from there
         with self._lock:
             self._frame = self._seek_frame = frame
             if self._clock_started is not None:
                 self._clock_started = (time.monotonic(), frame)
+            old, self._feeder = self._feeder, feeder or self._feeder
+        if feeder is not None and old is not None:
+            old.close()
         self.position_changed.emit(frame / SAMPLE_RATE)
 
     def play(self) -> None:
-        if self.playing or not len(self.samples):
+        if self.playing or not self.duration:
             return
         if self.position() >= self.duration:
             self.seek(0.0)
@@ -102,7 +116,19 @@ class RecordingPlayer(QObject):
         if now >= self.duration:
             self.pause()
 
+    def _feeder_at(self, frame: int) -> SpanFeeder | None:
+        try:
+            return SpanFeeder(self.recording, frame)
+        except HeronError as exc:  # the file changed or went away since it was opened
+            self.notice.emit(exc.message)
+            return None
+
     def _open_stream(self) -> bool:
+        feeder = self._feeder_at(self._frame)
+        if feeder is None:
+            return False
+        with self._lock:
+            self._feeder = feeder
         try:
             import sounddevice
 
@@ -114,6 +140,7 @@ class RecordingPlayer(QObject):
             return True
         except Exception as exc:  # no PortAudio, no device, device busy: keep time silently
             self._stream = None
+            self._close_stream()  # and stop reading ahead
             self.notice.emit(
                 f"No sound output ({exc}); playback runs silently. Check the output device in Settings."
             )
@@ -124,11 +151,14 @@ class RecordingPlayer(QObject):
             self._stream.stop()
             self._stream.close()
             self._stream = None
+        with self._lock:
+            feeder, self._feeder = self._feeder, None
+        if feeder is not None:
+            feeder.close()
 
     def _fill(self, out: np.ndarray, frames: int, _time, _status) -> None:
         with self._lock:
-            start = self._frame
-            chunk = self.samples[start : start + frames]
-            self._frame = start + len(chunk)
+            chunk = self._feeder.read(frames) if self._feeder is not None else np.zeros(0, np.float32)
+            self._frame += len(chunk)
         out[: len(chunk), 0] = chunk
         out[len(chunk) :, 0] = 0.0

@@ -4,10 +4,19 @@ The recording (speech and pauses, 16 kHz WAV, about 1.2 GB) is written a minute 
 question goes through the real command and engine process. Peak RSS is the largest of the
 command and its engine child (the operating system's own accounting of finished children).
 Prints a table and one JSON line: {"bench": "long_memory", "hours": 10, "peak_rss_mb": …, "seconds": …}.
+
+``--window`` measures the window's side instead, in a fresh process: its RSS idle (Qt, the
+waveform, the player), then while the window's loader opens the recording (peaks streamed, never
+the samples), once the waveform shows it whole and zoomed in at 9:00:00, and while the player plays
+10 s from 9:00:00 (read from the file; a stand-in sound device pulls its blocks in real time, so
+that no shared sound device is touched):
+{"bench": "long_memory_window", "hours": 10, "idle_rss_mb": …, "open_peak_rss_mb": …,
+"shown_rss_mb": …, "playing_peak_rss_mb": …, "above_idle_mb": …, "open_s": …}.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -40,6 +49,35 @@ def write_recording(path: Path, hours: int) -> Path:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--window", action="store_true", help="the window's memory instead of heron ask's")
+    parser.add_argument("--window-child", metavar="WAV", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.window_child:
+        from long_memory_window import measure  # this folder, run as a script
+
+        print(json.dumps(measure(Path(args.window_child))))
+    elif args.window:
+        window_bench()
+    else:
+        ask_bench()
+
+
+def window_bench() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        recording = write_recording(Path(tmp) / "long.wav", HOURS)
+        done = subprocess.run([sys.executable, __file__, "--window-child", str(recording)], cwd=ROOT,
+                              capture_output=True, text=True, env={**os.environ, "HERON_HOME": tmp})  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"bench failed: {done.stderr.strip()}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    names = ["idle_rss_mb", "open_peak_rss_mb", "shown_rss_mb", "playing_peak_rss_mb", "above_idle_mb"]
+    print(" ".join(f"{n:>20}" for n in ["hours", *names]))
+    print(" ".join(f"{v:>20}" for v in [HOURS, *(figures[n] for n in names)]))
+    print(json.dumps({"bench": "long_memory_window", "hours": HOURS, **figures}))
+
+
+def ask_bench() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model = build_tiny_model(Path(tmp) / "tiny")
         recording = write_recording(Path(tmp) / "long.wav", HOURS)

@@ -56,17 +56,74 @@ def decode_audio(
     with open_audio(path) as opened:
         out = OutputBuffer(_expected_samples(opened.info))
         run = _decode_into(opened, out, progress, should_cancel)
-    _check_complete(path, opened.info, run)
-    samples = out.finish(limit=_padding_limit(opened.info, run))
-    if (reason := too_short(len(samples) / SAMPLE_RATE)) is not None:
-        raise audio_error(path, reason, verb="decode")
-    if progress is not None:
-        progress(run.seconds, run.seconds)
+    samples = out.finish(limit=_checked_end(path, opened.info, run))
+    _finish(path, len(samples), run, progress)
     return samples
 
 
+def stream_audio(
+    path: str | Path,
+    write: Callable[[np.ndarray], None],
+    *,
+    progress: ProgressFn | None = None,
+    should_cancel: CancelFn | None = None,
+) -> int:
+    """Decode the whole file as ``decode_audio`` does, handing its samples to ``write`` a block at a
+    time instead of keeping them: the count of samples, which ``decode_audio`` would have returned.
+
+    The last second is held back until the end, where a codec's padding past the stated length is
+    dropped, so ``write`` sees exactly the samples ``decode_audio`` returns."""
+    path = Path(path)
+    held = _HeldBack(write, round(_MAX_PADDING_S * SAMPLE_RATE))
+    with open_audio(path) as opened:
+        run = _decode_into(opened, held, progress, should_cancel)
+    count = held.finish(limit=_checked_end(path, opened.info, run))
+    _finish(path, count, run, progress)
+    return count
+
+
+class _HeldBack:
+    """Passes samples on to ``write`` while keeping the latest ``keep`` of them back."""
+
+    def __init__(self, write: Callable[[np.ndarray], None], keep: int):
+        self._write, self._keep = write, keep
+        self._tail = np.zeros(0, np.float32)
+        self.passed = 0
+
+    def write(self, samples: np.ndarray) -> None:
+        tail = np.concatenate([self._tail, samples]) if len(self._tail) else samples
+        ready = len(tail) - self._keep
+        if ready > 0:
+            self._write(tail[:ready])
+            self.passed += ready
+        self._tail = tail[max(ready, 0) :].copy()
+
+    def finish(self, limit: int | None) -> int:
+        rest = self._tail if limit is None else self._tail[: max(limit - self.passed, 0)]
+        if len(rest):
+            self._write(rest)
+        self.passed += len(rest)
+        return self.passed
+
+
+def _checked_end(path: Path, info: AudioInfo, run: _Run) -> int | None:
+    """Refuse a truncated or empty decode; the sample count past which codec padding is dropped."""
+    _check_complete(path, info, run)
+    return _padding_limit(info, run)
+
+
+def _finish(path: Path, count: int, run: _Run, progress: ProgressFn | None) -> None:
+    if (reason := too_short(count / SAMPLE_RATE)) is not None:
+        raise audio_error(path, reason, verb="decode")
+    if progress is not None:
+        progress(run.seconds, run.seconds)
+
+
 def _decode_into(
-    opened: OpenedAudio, out: OutputBuffer, progress: ProgressFn | None, should_cancel: CancelFn | None
+    opened: OpenedAudio,
+    out: OutputBuffer | _HeldBack,
+    progress: ProgressFn | None,
+    should_cancel: CancelFn | None,
 ) -> _Run:
     run, resampler, total = _Run(), Resampler(out), opened.info.duration_s
     with _blocks(opened, run) as blocks:

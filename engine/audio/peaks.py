@@ -58,6 +58,7 @@ class PeaksPyramid:
     block: int
     levels: tuple[tuple[np.ndarray, np.ndarray], ...]  # (mins, maxs) int16 per level, finest first
     samples: np.ndarray | None = None  # optional float32 detail for views finer than one block
+    detail: SpanReader | None = None  # or where to read that detail from (a recording on disk)
 
     @property
     def duration(self) -> float:
@@ -78,6 +79,11 @@ class PeaksPyramid:
             raise ValueError(f"{len(samples)} samples given for a pyramid of {self.n_samples}")
         return replace(self, samples=samples)
 
+    def with_detail(self, recording) -> PeaksPyramid:
+        """The same pyramid, reading the finest zoom's samples from ``recording`` (``span(start_s,
+        end_s)``, e.g. a FileRecording) a stretch at a time instead of holding them all."""
+        return replace(self, samples=None, detail=SpanReader(recording, self.rate))
+
     def level_for(self, seconds_per_column: float) -> int:
         """The coarsest level whose pairs are no longer than a column; -1 when even level 0 is."""
         ratio = seconds_per_column * self.rate / self.block
@@ -95,6 +101,11 @@ class PeaksPyramid:
             raise ValueError(f"need columns > 0 and end > start, got {columns}, {start_s}..{end_s}")
         per_column = (end_s - start_s) / columns
         level = self.level_for(per_column)
+        if level < 0 and self.samples is None and self.detail is not None:
+            origin, piece = self.detail.samples_around(start_s, end_s)
+            unit = 1 / self.rate
+            mins, maxs = _reduce(piece, piece, start_s / unit, per_column / unit, columns, origin)
+            return mins.astype(np.float32), maxs.astype(np.float32)
         if level < 0 and self.samples is not None:
             unit, lo, hi, scale = 1 / self.rate, self.samples, self.samples, 1.0
         else:
@@ -161,6 +172,25 @@ class PeaksPyramid:
             if progress is not None:
                 progress(builder.n_samples / rate, total)
         return builder.finish()
+
+
+class SpanReader:
+    """A recording's samples around a view, read from it a stretch at a time; the last stretch is
+    kept, so repainting the same view (or panning within it) reads nothing again."""
+
+    def __init__(self, recording, rate: int):
+        self.recording, self.rate = recording, rate
+        self._first, self._piece = 0, np.zeros(0, np.float32)
+
+    def samples_around(self, start_s: float, end_s: float) -> tuple[int, np.ndarray]:
+        """(index of the first sample, samples) covering ``start_s``..``end_s`` and a little more."""
+        first = int(np.floor(start_s * self.rate)) - 1
+        last = min(int(np.ceil(end_s * self.rate)) + 1, round(self.recording.duration_s * self.rate))
+        if not (self._first <= max(first, 0) and last <= self._first + len(self._piece)):
+            margin = last - first  # read a view's width either side: panning reads nothing new
+            self._first = max(first - margin, 0)
+            self._piece = self.recording.span(self._first / self.rate, (last + margin) / self.rate)
+        return self._first, self._piece
 
 
 def load_or_compute(
@@ -244,18 +274,18 @@ def _halve(mins: np.ndarray, maxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _reduce(
-    lo: np.ndarray, hi: np.ndarray, first: float, per_column: float, columns: int
+    lo: np.ndarray, hi: np.ndarray, first: float, per_column: float, columns: int, origin: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Min of ``lo`` and max of ``hi`` over the units overlapping each column.
 
-    Units are array indices; column i spans [first + i·per_column, first + (i+1)·per_column).
+    Units are array indices (``lo[0]`` is unit ``origin``); column i spans [first + i·per_column, first + (i+1)·per_column).
     Column i overlaps units [a_i, b_i) with a_i = floor(left edge), b_i = ceil(right edge); that is
     [a_i, a_{i+1}) (one reduceat, which gives lo[a_i] when a_i == a_{i+1}) plus unit b_i − 1.
     """
     n = len(lo)
     edges = first + per_column * np.arange(columns + 1, dtype=np.float64)
-    a = np.floor(edges[:-1])
-    b = np.maximum(np.ceil(edges[1:]), a + 1)
+    a = np.floor(edges[:-1]) - origin
+    b = np.maximum(np.ceil(edges[1:]) - origin, a + 1)
     inside = (b > 0) & (a < n)
     if n == 0 or not inside.any():
         return np.zeros(columns, np.float64), np.zeros(columns, np.float64)
