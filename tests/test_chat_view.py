@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QPalette, QTextCursor, QWheelEvent
+from PySide6.QtGui import QFont, QPalette, QTextCursor, QWheelEvent
 from PySide6.QtWidgets import QApplication, QLabel
 
 from engine.events import Done, Finish, Step, TextDelta, ThinkDelta
@@ -108,6 +108,25 @@ def test_an_answer_is_markdown_with_selectable_text(chat):
         and flags & Qt.TextInteractionFlag.LinksAccessibleByKeyboard
     )
     assert turn.copy.isVisible()
+
+
+def test_a_table_reads_as_one(chat):
+    turn = answered(chat, "Who?", "| Who | What |\n|---|---|\n| Ana | Budget |\n")
+    (table,) = turn.answer.document().rootFrame().childFrames()
+    header = table.cellAt(0, 0).firstCursorPosition()
+    assert header.block().text() == "Who", "no empty paragraph above the first header"
+    assert header.block().charFormat().fontWeight() == QFont.Weight.Bold
+
+
+def test_a_long_question_wraps_inside_its_bubble(chat, qtbot):
+    turn = answered(chat, "Tell me everything that happens, in order, and when. " * 4, "Fine.")
+    inner = turn.bubble.layout().contentsMargins()
+
+    def fits() -> bool:  # once laid out
+        room = turn.bubble.width() - inner.left() - inner.right()
+        return 100 < turn.question.width() <= room and turn.bubble.width() <= 0.8 * turn.width() + 1
+
+    qtbot.waitUntil(fits, timeout=3000)
 
 
 def test_an_answer_sits_in_the_chats_flow_with_one_scroll(chat, qtbot):

@@ -11,7 +11,17 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from PySide6.QtGui import QPalette, QTextCharFormat, QTextCursor, QTextDocument, QTextFormat
+from PySide6.QtGui import (
+    QFont,
+    QPalette,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+    QTextFrameFormat,
+    QTextTable,
+    QTextTableCell,
+)
 
 from engine.events import Step
 from engine.reasoning import Anchor, find_anchors
@@ -123,6 +133,9 @@ def render(document: QTextDocument, markdown: str, palette: QPalette) -> None:
         if "](" in markdown:
             _underline_links(document, block)
         block = block.next()
+    for frame in document.rootFrame().childFrames():
+        if isinstance(frame, QTextTable):
+            _tidy_table(frame, palette)
 
 
 def _space_heading(block) -> None:
@@ -131,6 +144,34 @@ def _space_heading(block) -> None:
     fmt.setTopMargin(12)
     fmt.setBottomMargin(4)
     QTextCursor(block).setBlockFormat(fmt)
+
+
+def _tidy_table(table: QTextTable, palette: QPalette) -> None:
+    """Thin borders in the palette's colour, the header bold, cells without paragraph gaps."""
+    fmt = table.format()
+    fmt.setBorderStyle(QTextFrameFormat.BorderStyle.BorderStyle_Solid)
+    fmt.setBorderBrush(palette.color(QPalette.ColorRole.Mid))
+    table.setFormat(fmt)
+    bold = QTextCharFormat()
+    bold.setFontWeight(QFont.Weight.Bold)
+    for row in range(table.rows()):
+        for column in range(table.columns()):
+            cursor = _cell_text(table.cellAt(row, column))
+            block_format = cursor.blockFormat()
+            block_format.setTopMargin(0)
+            block_format.setBottomMargin(0)
+            cursor.mergeBlockFormat(block_format)
+            if row == 0:
+                cursor.mergeCharFormat(bold)
+
+
+def _cell_text(cell: QTextTableCell) -> QTextCursor:
+    """A cursor over the cell's text, less the empty paragraph Qt's importer may put first."""
+    cursor = cell.firstCursorPosition()
+    if not cursor.block().text() and cursor.block().next().position() <= cell.lastCursorPosition().position():
+        cursor.deleteChar()
+    cursor.setPosition(cell.lastCursorPosition().position(), QTextCursor.MoveMode.KeepAnchor)
+    return cursor
 
 
 def _shade_code(block, palette: QPalette) -> None:

@@ -144,7 +144,7 @@ class TurnView(QFrame):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
         widest = int(self.width() * BUBBLE_SHARE)
-        margins = self.bubble.contentsMargins()
+        margins = self.bubble.layout().contentsMargins()
         self.bubble.setMaximumWidth(widest)
         text_width = self.question.fontMetrics().horizontalAdvance(self.question.text()) + 2
         self.question.setMinimumWidth(min(text_width, widest - margins.left() - margins.right()))
