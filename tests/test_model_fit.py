@@ -32,21 +32,51 @@ def test_the_kv_cache_of_30_minutes_is_the_published_figure():
 
 
 @pytest.mark.parametrize(
-    ("machine", "precision"),
+    ("machine", "precision", "window_min"),
     [
-        (cpu(22.5), "bf16"),  # a 24 GB machine with AMX / AVX-512 BF16: bf16, the fastest prefill there
-        (cpu(22.5, bf16=False), "int8"),  # no bf16 in hardware: the quantized weights
-        (cpu(18), "nf4"),
-        (gpu(79), "bf16"),
-        (gpu(23.5), "bf16"),
-        (gpu(15), "int8"),
-        (gpu(11), "nf4"),
+        (cpu(40), "bf16", 30),  # the whole 30 min window: weights, its KV cache and its prefill
+        (cpu(22.5), "bf16", 12.5),  # a 24 GB machine with AMX / AVX-512 BF16: bf16, 12.5 min at a time
+        (cpu(22.5, bf16=False), "int8", 10.5),  # no bf16 in hardware: the quantized weights
+        (cpu(18), "nf4", 8),  # nothing holds 10 min: the precision holding the most
+        (cpu(14.5), "nf4", 2.5),  # a 16 GB machine: short windows
+        (gpu(79), "bf16", 30),
+        (gpu(23.5), "bf16", 15.5),  # bf16 holding 10 min or more beats int8 holding 30
+        (gpu(15), "int8", 11),
+        (gpu(11), "nf4", 9),
     ],
 )
-def test_the_largest_precision_that_fits_is_chosen(machine: Machine, precision: str):
+def test_the_largest_precision_that_fits_is_chosen(machine: Machine, precision: str, window_min: float):
     chosen = choose(af_next(machine))
-    assert (chosen.precision, chosen.device) == (precision, machine.device)
+    assert (chosen.precision, chosen.device, chosen.audio_s) == (precision, machine.device, window_min * 60)
     assert chosen.needed <= machine.available
+    assert chosen.shortened == (window_min < 30)
+
+
+def test_a_prefill_and_a_quantizing_load_are_counted():
+    figures = published_figures("cpu")
+    whole = fit.assess(figures, cpu(40), "nf4")  # fp32 activations on the CPU
+    assert whole.activations == pytest.approx(14.3e9, rel=0.01)  # 30 min and its text: 47,048 tokens × 4 rows
+    assert whole.needed == whole.weights + whole.margin + whole.kv_cache + whole.activations
+    short = fit.assess(figures, cpu(40), "nf4", 30)
+    assert short.kv_cache + short.activations < fit.LOAD_SPIKE  # loading is then the peak
+    assert short.needed == short.weights + short.margin + fit.LOAD_SPIKE
+    assert fit.assess(figures, cpu(40), "bf16", 30).load_spike == 0  # bf16 is not quantized on load
+    small = fit.ModelFigures({"nf4": 10**8}, 512, 10**8, 1800.0, 2048, largest_tensor=50 * 10**6)
+    assert fit.assess(small, cpu(40), "nf4").load_spike == 100 * 10**6  # twice the largest tensor
+
+
+def test_a_shortened_window_is_said():
+    chosen = choose(af_next(cpu(22.5)))
+    assert chosen.note == (
+        "Memory holds 12.5 min of audio at a time in bf16 on the CPU: "
+        "longer recordings are answered 12.5 min at a time."
+    )
+    assert choose(af_next(cpu(40))).note == ""
+
+
+def test_an_asked_precision_is_kept_with_a_shorter_window():
+    chosen = choose(af_next(gpu(17)), precision="int8")
+    assert (chosen.precision, chosen.audio_s) == ("int8", 17.5 * 60)
 
 
 def test_never_fp32_for_a_7b_model_but_yes_for_a_small_one():
@@ -59,6 +89,8 @@ def test_never_fp32_for_a_7b_model_but_yes_for_a_small_one():
 def test_a_gpu_without_room_passes_the_model_to_the_cpu():
     chosen = choose(af_next(gpu(6), cpu(22.5)))
     assert (chosen.device, chosen.precision) == ("cpu", "bf16")
+    chosen = choose(af_next(gpu(11), cpu(22.5)))  # a GPU holding 9 min beats a CPU holding 12.5
+    assert (chosen.device, chosen.precision, chosen.audio_s) == ("cuda", "nf4", 9 * 60)
 
 
 def test_unknown_free_memory_refuses_nothing():
@@ -70,8 +102,8 @@ def test_a_16_gb_machine_is_told_what_it_would_need():
         choose(af_next(cpu(13)))
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith("The model does not fit in memory: in nf4 on the CPU it needs about 17.")
-    assert "(10.3 GB of weights, 5.4 GB of KV cache for 30 min of audio, 1.5 GB for the runtime)" in message
+    assert message.startswith("The model does not fit in memory: in nf4 on the CPU it needs about 13.3 GB")
+    assert "(10.3 GB of weights, 1.5 GB to quantize while loading, 1.5 GB for the runtime)" in message
     assert "but 13.0 GB of RAM is available" in message
     assert message.endswith(
         "Close other programs, or run the model on a GPU machine with `heron serve` and connect with --server."
@@ -82,7 +114,7 @@ def test_both_machines_are_in_the_refusal():
     with pytest.raises(OutOfMemoryError) as info:
         choose(af_next(gpu(6), cpu(13)))
     message = str(info.value)
-    assert "in nf4 on the GPU it needs about 10.3 GB" in message
+    assert "in nf4 on the GPU it needs about 9.1 GB" in message
     assert "6.0 GB of GPU memory on Test GPU is available; in nf4 on the CPU" in message
 
 
@@ -90,19 +122,25 @@ def test_a_precision_asked_for_that_does_not_fit_names_the_one_that_does():
     with pytest.raises(OutOfMemoryError) as info:
         choose(af_next(gpu(15)), precision="bf16")
     message = str(info.value)
-    assert "in bf16 on the GPU it needs about 20.9 GB" in message
-    assert "Use --precision int8 (about 13.7 GB), close other programs" in message
+    assert "in bf16 on the GPU it needs about 18.8 GB" in message
+    assert (
+        "(16.5 GB of weights, 0.6 GB of KV cache and prefill for 30 s of audio, 1.7 GB for the runtime)"
+        in message
+    )
+    assert (
+        "Use --precision int8 (it fits recordings of up to 11 min at a time), close other programs" in message
+    )
     assert choose(af_next(gpu(15)), precision="nf4").precision == "nf4"
 
 
 def test_a_known_short_recording_needs_less_and_a_long_one_is_told_how_much_fits():
-    machine = cpu(13)
+    machine = cpu(14)
     assert choose(af_next(machine), audio_s=60).precision == "nf4"
     with pytest.raises(
-        OutOfMemoryError, match="for 30 min of audio.*Ask about at most 5 min of audio at a time"
+        OutOfMemoryError, match="for 30 min of audio.*Ask about at most 2 min of audio at a time"
     ):
         choose(af_next(machine), audio_s=3600)  # more than a window counts as a window
-    assert choose(af_next(machine), audio_s=5 * 60).precision == "nf4"
+    assert choose(af_next(machine), audio_s=2 * 60).precision == "nf4"
 
 
 @pytest.mark.parametrize(
@@ -134,9 +172,9 @@ def test_the_model_manager_recommends_what_the_engine_would_load():
 
     model, precision, advice = recommend([cpu(22.5)])
     assert (model, precision) == ("think", "bf16")
-    assert advice.startswith("Recommended: AF-Next Think at bf16 on the CPU: it needs about 20.7 GB")
+    assert advice.startswith("Recommended: AF-Next Think at bf16 on the CPU: it needs about 22.4 GB")
     assert advice.endswith(
-        "with room for 30 minutes of audio. Expected speed: slow: under two tokens a second."
+        "with room for 12 minutes of audio. Expected speed: slow: under two tokens a second."
     )
     model, precision, advice = recommend([gpu(11), cpu(22.5)])
     assert precision == "nf4" and "on the GPU" in advice and advice.endswith("fast on this GPU.")

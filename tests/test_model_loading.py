@@ -302,13 +302,21 @@ def test_a_model_that_does_not_fit_is_refused_before_loading(
     assert_one_line(info)
     message = str(info.value)
     assert "in nf4 on the CPU it needs about 1.5 GB" in message, message
-    assert "KV cache for 30 min of audio" in message and "but 1.0 GB of RAM is available" in message
+    assert "KV cache and prefill for 30 s of audio" in message and "but 1.0 GB of RAM is available" in message
     assert message.endswith(
         "Close other programs, or run the model on a GPU machine with `heron serve` and connect with --server."
     )
     with pytest.raises(OutOfMemoryError, match="in bf16 on the CPU it needs about 1.5 GB"):
         load_model(tiny_dir, precision="bf16", device="cpu")
     assert not no_weights_loaded
+
+
+def test_memory_for_less_than_the_whole_window_shortens_it(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    # The tiny model's 30 min prompt holds about 120 MB of KV cache and prefill: give it 60.
+    monkeypatch.setattr(fit, "cpu_machine", lambda: fit.Machine("cpu", int(1.56e9), bf16_native=True))
+    loaded = load_model(tiny_dir, precision="fp32", device="cpu")
+    assert 60 <= loaded.max_audio_s < 1800 and loaded.max_audio_s % 30 == 0
+    assert generate_tokens(loaded) >= 10
 
 
 def test_a_full_gpu_passes_the_model_to_the_cpu(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch):

@@ -1,10 +1,14 @@
 """Which precision and device fit this machine, decided in figures before anything loads.
 
-A model needs its weights, the KV cache of the longest prompt it will hold, and a margin for
-the runtime. ``choose`` takes the first (machine, precision) that fits, best first, and
-refuses in one line with the figures and the ways out when none does. Everything here but
-``cpu_machine`` and ``cuda_machine`` takes plain figures, so tests need no real machine.
-No torch at import: the model manager decides with the published figures.
+A model needs its weights and a margin for the runtime, and on top of them the larger of two
+things: while loading, the streamed quantization's transient tensors (``LOAD_SPIKE``); once
+loaded, the KV cache and the prefill's activations of the longest prompt it will hold.
+``choose`` takes the first (machine, precision) that fits the model's whole window, best
+first. Where none does, it shortens the window (longer recordings are then answered window
+by window) rather than refuse; it refuses in one line, with the figures and the ways out,
+only when not even one 30 s window fits. Everything here but ``cpu_machine`` and
+``cuda_machine`` takes plain figures, so tests need no real machine. No torch at import: the
+model manager decides with the published figures.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import OutOfMemoryError
-from engine.model.precision import COMPUTE_BYTES, compute_dtype_name
+from engine.model.precision import COMPUTE_BYTES, QUANTIZED, compute_dtype_name
 
 GB = 1e9
 AUDIO_TOKENS_PER_S = 25  # 750 audio tokens per 30 s window
@@ -21,6 +25,16 @@ TEXT_TOKENS = 2048  # the question, earlier answers and the new answer beside th
 CPU_MARGIN = int(1.5 * GB)  # Python, torch, the processor, one step's activations
 GPU_MARGIN = int(0.75 * GB)  # the CUDA context and activations …
 GPU_MARGIN_SHARE = 0.1  # … or this share of the weights, if more
+# The streamed quantized load (engine/model/streamed_load.py) peaks above the loaded weights by
+# the tensor being converted, read as stored beside its converted copy: about twice the largest
+# tensor as stored, and at most this much.
+LOAD_SPIKE = int(1.5 * GB)
+# A prefill holds about four MLP-wide rows of activations per prompt token at its peak (measured
+# on Qwen2 layers: the gate, up and product rows and the attention's): for 30 minutes of audio
+# on the full-size model, 14 GB in fp32.
+PREFILL_ROWS = 4
+WINDOW_S = 30.0  # the processor's window: a shortened window is a whole number of them
+GOOD_WINDOW_S = 600.0  # a larger precision holding 10 min at a time beats a smaller one holding more
 FP32_MAX_PARAMS = 1_000_000_000  # above this fp32 only doubles the memory: never for a 7B-class model
 # Decoding reads every weight once a token, so memory bandwidth bounds its speed. Modest figures:
 # two cores of a laptop-class CPU, a consumer GPU.
@@ -37,8 +51,11 @@ PUBLISHED_WEIGHTS = {
     "cuda": {"nf4": 6.86e9, "int8": 10.02e9, "bf16": 16.54e9, "fp32": 33.08e9},
 }
 PUBLISHED_PARAMS = 8_270_000_000
-PUBLISHED_TEXT_CONFIG = {"num_hidden_layers": 28, "num_key_value_heads": 4, "head_dim": 128}
+PUBLISHED_TEXT_CONFIG = {
+    "num_hidden_layers": 28, "num_key_value_heads": 4, "head_dim": 128, "intermediate_size": 18944,
+}  # fmt: skip
 PUBLISHED_MAX_AUDIO_S = 1800.0
+PUBLISHED_LARGEST_TENSOR = 152064 * 3584 * 2  # the token embedding (and the output head) in bf16
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,8 @@ class ModelFigures:
     kv_values_per_token: int  # keys and values of one token over all layers
     params: int
     max_audio_s: float  # the most audio one prompt holds: what the processor keeps
+    prefill_values_per_token: int = 0  # activations a prefill holds per prompt token at its peak
+    largest_tensor: int = 0  # bytes of the largest tensor as stored; 0: unknown (LOAD_SPIKE counted)
 
 
 @dataclass(frozen=True)
@@ -74,12 +93,31 @@ class Fit:
     weights: int
     kv_cache: int
     margin: int
-    audio_s: float  # the audio whose KV cache is counted
+    audio_s: float  # the audio whose KV cache is counted: the window the engine will use
     available: int | None
+    activations: int = 0  # the prefill's peak for ``audio_s`` of audio
+    load_spike: int = 0  # the quantizing load's peak above the weights
+    max_audio_s: float = 0.0  # the model's own window: more than ``audio_s`` when it was shortened
 
     @property
     def needed(self) -> int:
-        return self.weights + self.kv_cache + self.margin
+        return self.weights + self.margin + max(self.load_spike, self.kv_cache + self.activations)
+
+    @property
+    def shortened(self) -> bool:
+        """Chosen for any request, with a window shorter than the model's own (see ``choose``)."""
+        return self.audio_s < self.max_audio_s
+
+    @property
+    def note(self) -> str:
+        """What a shortened window means for the user; empty when the whole window fits."""
+        if not self.shortened:
+            return ""
+        return (
+            f"Memory holds {_duration(self.audio_s)} of audio at a time in {self.precision} on the "
+            f"{'GPU' if self.device.startswith('cuda') else 'CPU'}: longer recordings are answered "
+            f"{_duration(self.audio_s)} at a time."
+        )
 
     @property
     def fits(self) -> bool:
@@ -97,11 +135,19 @@ def kv_values_per_token(text_config: dict) -> int:
     return 2 * text_config["num_hidden_layers"] * kv_heads * head_dim
 
 
+def prefill_values_per_token(text_config: dict) -> int:
+    """Activations a prefill holds per prompt token at its peak, from a config's ``text_config``."""
+    return PREFILL_ROWS * text_config["intermediate_size"]
+
+
 def published_figures(kind: str) -> ModelFigures:
     """AF-Next as published, on ``kind`` ("cpu" or "cuda"): for advice before a download."""
     weights = {p: int(b) for p, b in PUBLISHED_WEIGHTS[kind].items()}
     kv = kv_values_per_token(PUBLISHED_TEXT_CONFIG)
-    return ModelFigures(weights, kv, PUBLISHED_PARAMS, PUBLISHED_MAX_AUDIO_S)
+    prefill = prefill_values_per_token(PUBLISHED_TEXT_CONFIG)
+    return ModelFigures(
+        weights, kv, PUBLISHED_PARAMS, PUBLISHED_MAX_AUDIO_S, prefill, PUBLISHED_LARGEST_TENSOR
+    )
 
 
 def preferred(model: ModelFigures, machine: Machine) -> list[str]:
@@ -115,37 +161,64 @@ def assess(model: ModelFigures, machine: Machine, precision: str, audio_s: float
     audio_s = model.max_audio_s if audio_s is None else min(audio_s, model.max_audio_s)
     weights = model.weights[precision]
     tokens = int(audio_s * AUDIO_TOKENS_PER_S) + TEXT_TOKENS
-    kv_cache = tokens * model.kv_values_per_token * _value_bytes(precision, machine)
+    value_bytes = _value_bytes(precision, machine)
+    kv_cache = tokens * model.kv_values_per_token * value_bytes
+    activations = tokens * model.prefill_values_per_token * value_bytes
     margin = max(GPU_MARGIN, int(GPU_MARGIN_SHARE * weights)) if machine.kind == "cuda" else CPU_MARGIN
-    return Fit(precision, machine.device, weights, kv_cache, margin, audio_s, machine.available)
+    spike = min(LOAD_SPIKE, 2 * model.largest_tensor or LOAD_SPIKE) if precision in QUANTIZED else 0
+    return Fit(precision, machine.device, weights, kv_cache, margin, audio_s, machine.available,
+               activations, spike, model.max_audio_s)  # fmt: skip
+
+
+def longest_window(model: ModelFigures, machine: Machine, precision: str) -> float | None:
+    """The most audio (whole 30 s windows, up to the model's own window) that ``precision`` holds
+    on ``machine``; None when not even one window fits."""
+    whole = assess(model, machine, precision)
+    if whole.fits:
+        return whole.audio_s
+    if not assess(model, machine, precision, WINDOW_S).fits:
+        return None
+    per_token = (model.kv_values_per_token + model.prefill_values_per_token) * _value_bytes(
+        precision, machine
+    )
+    tokens = (machine.available - whole.weights - whole.margin) // per_token - TEXT_TOKENS
+    return WINDOW_S * max(1, int(tokens / AUDIO_TOKENS_PER_S // WINDOW_S))
 
 
 def choose(
     candidates: list[tuple[Machine, ModelFigures]], precision: str | None = None, audio_s: float | None = None
 ) -> Fit:
     """The first (machine, precision) that fits: machines in the order given, precisions best first,
-    or only ``precision`` when one is asked for. Raises OutOfMemoryError when none fits."""
+    or only ``precision`` when one is asked for. ``audio_s`` known: the first that holds it. Else
+    (loading for any request), on the first machine where anything fits, the first precision that
+    holds the model's whole window or at least ``GOOD_WINDOW_S`` of it, else the one holding the
+    most; the engine then answers longer recordings window by window. Raises OutOfMemoryError
+    when none fits."""
     for machine, model in candidates:
-        for option in [precision] if precision else preferred(model, machine):
-            fit = assess(model, machine, option, audio_s)
-            if fit.fits:
-                return fit
+        options = [precision] if precision else preferred(model, machine)
+        if audio_s is not None:
+            fits = [f for option in options if (f := assess(model, machine, option, audio_s)).fits]
+            if fits:
+                return fits[0]
+            continue
+        windows = [(w, option) for option in options if (w := longest_window(model, machine, option))]
+        if windows:
+            good = [entry for entry in windows if entry[0] >= min(GOOD_WINDOW_S, model.max_audio_s)]
+            window, option = good[0] if good else max(windows, key=lambda entry: entry[0])
+            return assess(model, machine, option, window)
     raise OutOfMemoryError(refusal(candidates, precision, audio_s))
 
 
 def refusal(
     candidates: list[tuple[Machine, ModelFigures]], precision: str | None, audio_s: float | None
 ) -> str:
-    """One line: what the closest option needs on each machine, what is free, and the ways out."""
+    """One line: what the closest option needs on each machine (for the least audio it could be
+    given: one window, or the request's), what is free, what does fit, and the ways out."""
     clauses = []
     for machine, model in candidates:
-        fit = assess(model, machine, precision or preferred(model, machine)[-1], audio_s)
-        clauses.append(
-            f"in {fit.precision} on the {machine.label} it needs about {_gb(fit.needed)} "
-            f"({_gb(fit.weights)} of weights, {_gb(fit.kv_cache)} of KV cache for {_duration(fit.audio_s)} "
-            f"of audio, {_gb(fit.margin)} for the runtime) but {_gb(fit.available)} of {machine.where} "
-            "is available"
-        )
+        fit = assess(model, machine, precision or preferred(model, machine)[-1], audio_s or WINDOW_S)
+        clauses.append(f"in {fit.precision} on the {machine.label} it needs about {_gb(fit.needed)} "
+                       f"({_parts(fit)}) but {_gb(fit.available)} of {machine.where} is available")  # fmt: skip
     ways = [
         *_smaller_precision(candidates[0], precision, audio_s),
         *_shorter_audio(candidates[0], precision, audio_s),
@@ -153,14 +226,26 @@ def refusal(
     return f"The model does not fit in memory: {'; '.join(clauses)}. {_capital(', '.join([*ways, WAY_OUT]))}."
 
 
+def _parts(fit: Fit) -> str:
+    """What makes up ``fit.needed``, in words."""
+    prompt = fit.kv_cache + fit.activations
+    middle = (f"{_gb(prompt)} of KV cache and prefill for {_duration(fit.audio_s)} of audio"
+              if prompt >= fit.load_spike else f"{_gb(fit.load_spike)} to quantize while loading")  # fmt: skip
+    return f"{_gb(fit.weights)} of weights, {middle}, {_gb(fit.margin)} for the runtime"
+
+
 def _smaller_precision(candidate: tuple[Machine, ModelFigures], precision: str | None, audio_s) -> list[str]:
+    """When a precision was asked for: the next smaller one that fits, and how much audio it holds."""
     machine, model = candidate
     if precision is None:
         return []
     order = preferred(model, machine)
-    smaller = order[order.index(precision) + 1 :] if precision in order else order
-    fits = [fit for p in smaller if (fit := assess(model, machine, p, audio_s)).fits]
-    return [f"use --precision {fits[0].precision} (about {_gb(fits[0].needed)})"] if fits else []
+    for smaller in order[order.index(precision) + 1 :] if precision in order else order:
+        if audio_s is not None and (fit := assess(model, machine, smaller, audio_s)).fits:
+            return [f"use --precision {smaller} (about {_gb(fit.needed)})"]
+        if audio_s is None and (window := longest_window(model, machine, smaller)):
+            return [f"use --precision {smaller} (it fits recordings of up to {_duration(window)} at a time)"]
+    return []
 
 
 def _shorter_audio(candidate: tuple[Machine, ModelFigures], precision: str | None, audio_s) -> list[str]:
@@ -168,10 +253,8 @@ def _shorter_audio(candidate: tuple[Machine, ModelFigures], precision: str | Non
     machine, model = candidate
     if audio_s is None:
         return []
-    silent = assess(model, machine, precision or preferred(model, machine)[-1], 0.0)
-    per_second = AUDIO_TOKENS_PER_S * model.kv_values_per_token * _value_bytes(silent.precision, machine)
-    minutes = int((machine.available - silent.needed) / per_second // 60)
-    return [f"ask about at most {minutes} min of audio at a time"] if minutes >= 1 else []
+    window = longest_window(model, machine, precision or preferred(model, machine)[-1])
+    return [f"ask about at most {_duration(window)} of audio at a time"] if window else []
 
 
 def speed_class(weight_bytes: int, device: str) -> str:
@@ -194,7 +277,7 @@ def _gb(value: float) -> str:
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+    return f"{round(seconds / 60, 1):g} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def _capital(text: str) -> str:

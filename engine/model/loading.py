@@ -14,24 +14,27 @@ import importlib
 import json
 import logging
 import math
-import struct
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.errors import DeviceError, ModelError, ModelMissingError, OutOfMemoryError, RequestError
-from engine.files import FileRefusedError, open_regular, read_limited
+from engine.files import FileRefusedError, read_limited
 from engine.model import fast_paths, fit
 from engine.model.architecture import MODEL_TYPES, Architecture, architecture_for, audio_limit_s
 from engine.model.encoder_groups import encode_windows_in_groups
-from engine.model.precision import COMPUTE_BYTES, PRECISIONS, QUANTIZED, compute_dtype_name
+from engine.model.precision import PRECISIONS, QUANTIZED, compute_dtype_name
 from engine.model.quantized_load import FROM_CHECKPOINT, load_quantized
+from engine.model.weight_sizes import (
+    SKIP_MODULES,
+    TensorInfo,
+    check_safetensors_file,
+    estimate_tensors_bytes,
+    read_safetensors_header,
+    stored_bytes,
+)
 
-# bitsandbytes matches these from the start of a module name: the audio encoder, the
-# projector and the output head stay in full precision (they are small and sensitive).
-SKIP_MODULES = ["model.audio_tower", "model.multi_modal_projector", "lm_head"]
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
 JSON_LIMIT = 16 * 2**20  # a config or index bigger than this is not one
@@ -49,13 +52,6 @@ class LoadedModel:
     param_bytes: int
     max_audio_s: float  # the most audio one prompt holds (the processor's limit): longer is windowed
     source: str = FROM_CHECKPOINT  # FROM_COPY: read from the on-disk quantized copy
-
-
-@dataclass(frozen=True)
-class TensorInfo:
-    name: str
-    shape: tuple[int, ...]
-    dtype: str  # safetensors dtype name, e.g. "BF16"
 
 
 # --- device and precision ---------------------------------------------------------------
@@ -235,85 +231,9 @@ def check_bitsandbytes(precision: str) -> None:
 
 # --- estimating memory -------------------------------------------------------------------
 
-_DTYPE_BYTES = {
-    "F64": 8,
-    "F32": 4,
-    "BF16": 2,
-    "F16": 2,
-    "I64": 8,
-    "I32": 4,
-    "I16": 2,
-    "I8": 1,
-    "U8": 1,
-    "BOOL": 1,
-}
-_FLOAT_DTYPES = ("F64", "F32", "BF16", "F16")
-
-
-def _safetensors_header(file: Path) -> tuple[dict[str, Any], int]:
-    """The parsed header of a safetensors file and the size its tensor data must have."""
-    try:
-        with open_regular(file) as (f, _):  # a FIFO named *.safetensors must not hang the load
-            (length,) = struct.unpack("<Q", f.read(8))
-            if length > 100_000_000:
-                raise ValueError("header too large")
-            header = json.loads(f.read(length))
-        tensors = [info for name, info in header.items() if name != "__metadata__"]
-        data_bytes = max((int(info["data_offsets"][1]) for info in tensors), default=0)
-        return header, 8 + length + data_bytes
-    except (OSError, ValueError, KeyError, TypeError, IndexError, struct.error, FileRefusedError) as exc:
-        raise ModelError(f"{file} is not a readable safetensors file: download the model again.") from exc
-
-
-def read_safetensors_header(file: Path) -> Iterator[TensorInfo]:
-    """Tensor names, shapes and dtypes from a safetensors header, without reading the data."""
-    header, _ = _safetensors_header(file)
-    for name, info in header.items():
-        if name != "__metadata__":
-            yield TensorInfo(name=name, shape=tuple(info["shape"]), dtype=info["dtype"])
-
-
-def check_safetensors_file(file: Path) -> None:
-    """A readable header and as many bytes as it announces: catches cut-off downloads."""
-    _, expected = _safetensors_header(file)
-    actual = file.stat().st_size
-    if actual < expected:
-        raise ModelError(
-            f"{file} is cut short ({actual} of {expected} bytes): the download is incomplete; "
-            "download the model again."
-        )
-
 
 def model_tensors(path: Path) -> list[TensorInfo]:
     return [t for file in weight_files(Path(path)) for t in read_safetensors_header(file)]
-
-
-def is_quantized_weight(name: str, shape: tuple[int, ...]) -> bool:
-    """Whether bitsandbytes replaces this tensor's layer: 2-D Linear weights outside the skip list.
-
-    Checkpoint keys may use the original layout (``language_model.lm_head.weight``,
-    ``audio_tower.…``) that transformers renames on load, so match path components.
-    """
-    if len(shape) != 2 or not name.endswith(".weight") or "embed" in name:
-        return False
-    parts = name.split(".")
-    return not any(s.rpartition(".")[2] in parts for s in SKIP_MODULES)
-
-
-def tensor_bytes(tensor: TensorInfo, precision: str, device: str) -> float:
-    numel = math.prod(tensor.shape)
-    if precision in QUANTIZED and is_quantized_weight(tensor.name, tensor.shape):
-        if precision == "nf4":
-            # 4 bits a weight, an 8-bit absmax per 64 (double quant), fp32 scales per 256 blocks.
-            return numel * (0.5 + 1 / 64 + 4 / (64 * 256))
-        return numel + tensor.shape[0] * 4  # int8 weights plus one fp32 scale per row
-    if tensor.dtype in _FLOAT_DTYPES:
-        return numel * COMPUTE_BYTES[compute_dtype_name(precision, device)]
-    return numel * _DTYPE_BYTES.get(tensor.dtype, 4)  # integer buffers keep their type
-
-
-def estimate_tensors_bytes(tensors: Iterable[TensorInfo], precision: str, device: str = "cuda") -> int:
-    return int(sum(tensor_bytes(t, precision, device) for t in tensors))
 
 
 def estimate_weight_bytes(path: Path, precision: str, device: str = "cuda") -> int:
@@ -327,6 +247,8 @@ def model_figures(path: Path, config: dict[str, Any], max_audio_s: float, device
     return fit.ModelFigures(
         weights={p: estimate_tensors_bytes(tensors, p, device) for p in PRECISIONS},
         kv_values_per_token=fit.kv_values_per_token(config["text_config"]),
+        prefill_values_per_token=fit.prefill_values_per_token(config["text_config"]),
+        largest_tensor=max(stored_bytes(t) for t in tensors),
         params=sum(math.prod(t.shape) for t in tensors),
         max_audio_s=max_audio_s,
     )
@@ -388,6 +310,8 @@ def load_model(
     max_audio_s = audio_limit_s(processor)
     placed = place(path, config, max_audio_s, precision, device)
     check_bitsandbytes(placed.precision)
+    if placed.shortened:
+        logging.getLogger(__name__).info(placed.note)
     model, source = _load_weights(path, architecture, placed, cache_dir)
     model.eval()
     encode_windows_in_groups(model)  # a long clip's windows a few at a time: bounded memory
@@ -401,7 +325,7 @@ def load_model(
         dtype=compute_dtype(placed.precision, placed.device),
         load_seconds=time.perf_counter() - start,
         param_bytes=int(model.get_memory_footprint()),
-        max_audio_s=max_audio_s,
+        max_audio_s=placed.audio_s,  # the processor's window, or less where memory holds less
         source=source,
     )
 

@@ -44,7 +44,7 @@ class TrainConfig:
     eval_fraction: float = _setting(0.1, "share of --data held out for evaluation when no --eval-data")
     # how the base model is loaded
     precision: str | None = _setting(
-        None, "nf4 (QLoRA), int8, bf16 or fp32; default nf4 on CUDA, fp32 on CPU"
+        None, "nf4 (QLoRA), int8, bf16 or fp32; default: the largest that fits in free memory"
     )
     device: str | None = _setting(None, "cpu, cuda or cuda:N; default CUDA when present")
     # the adapter
