@@ -259,7 +259,9 @@ def test_nothing_loaded(qtbot, view):
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
     assert seeks == []
     image = image_of(view)
-    inside_focus_frame = [(x, y) for x in range(2, WIDTH - 2, 3) for y in range(2, int(view._ruler_height()))]
+    inside_focus_frame = [
+        (x, y) for x in range(4, WIDTH - 4, 3) for y in range(4, int(view._ruler_height()))
+    ]  # frame: 3 px
     ruler_band = {image.pixelColor(x, y).name() for x, y in inside_focus_frame}
     assert len(ruler_band) == 1, "no tick marks or times over an empty waveform"
 

@@ -24,6 +24,7 @@ class Colors:
     error_region: QColor
     error_region_hot: QColor
     flag_ink: QColor
+    answer: QColor  # the answer's times: the palette's link colour, apart from the reasoning's amber
     raw_tick: QColor  # where a snapped step was cited: faint
     playhead: QColor
     focus: QColor
@@ -46,6 +47,7 @@ class Colors:
             error_region=_alpha(error, 0.18),
             error_region_hot=_alpha(error, 0.4),
             flag_ink=QColor("#000000") if dark else QColor("#ffffff"),
+            answer=palette.color(QPalette.ColorRole.Link),
             raw_tick=_alpha(step, 0.55),
             playhead=palette.color(QPalette.ColorRole.Text),
             focus=palette.color(QPalette.ColorRole.Highlight),

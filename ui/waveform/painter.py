@@ -71,14 +71,18 @@ def draw_marks(
     top, bottom = rect.top(), rect.bottom()
     if any(m.clamped for m in marks):
         _draw_past_end(painter, end_x, rect, colors)
-    batches: dict[tuple[bool, bool], list[QLineF]] = {}  # (past end, hot) → lines
+    batches: dict[tuple[bool, bool, bool], list[QLineF]] = {}  # (past end, hot, answer) → lines
     for mark in marks:
         is_hot = mark.index in hot
         if mark.moment or is_hot:  # a region shows its edges only when emphasised
             xs = (mark.x0,) if mark.moment else (mark.x0, mark.x1)
-            batches.setdefault((mark.past_end, is_hot), []).extend(QLineF(x, top, x, bottom) for x in xs)
-    for (past_end, is_hot), lines in batches.items():
-        painter.setPen(QPen(colors.error if past_end else colors.step, 2.0 if is_hot else 1.0))
+            key = (mark.past_end, is_hot, mark.answer)
+            batches.setdefault(key, []).extend(QLineF(x, top, x, bottom) for x in xs)
+    for (past_end, is_hot, answer), lines in batches.items():
+        pen = QPen(_mark_color(colors, past_end, answer), 2.0 if is_hot else 1.0)
+        if answer:
+            pen.setStyle(Qt.PenStyle.DashLine)  # told apart from a reasoning step's line without colour
+        painter.setPen(pen)
         painter.drawLines(lines)
     _draw_raw_ticks(painter, marks, rect, colors)
     for mark in marks:
@@ -112,13 +116,24 @@ def _draw_past_end(painter: QPainter, end_x: float, rect: QRectF, colors: Colors
     painter.drawLine(QLineF(end_x - 1, rect.top(), end_x - 1, rect.bottom()))
 
 
+def _mark_color(colors: Colors, past_end: bool, answer: bool) -> QColor:
+    return colors.error if past_end else colors.answer if answer else colors.step
+
+
 def _draw_flag(painter: QPainter, mark: Mark, colors: Colors, labels: Labels, hot: bool) -> None:
+    """A chip: a pill in the step's colour, its text in the ink that contrasts with it."""
     flag = mark.flag
-    fill = colors.error if mark.past_end else colors.step
+    fill = _mark_color(colors, mark.past_end, mark.answer)
+    ink = QColor("#000000") if fill.lightness() > 140 else QColor("#ffffff")
     if hot:
-        fill = fill.darker(140) if colors.flag_ink.lightness() > 128 else fill.lighter(140)
-    painter.fillRect(flag, fill)
-    painter.setPen(colors.flag_ink)
+        fill = fill.darker(130) if ink.lightness() > 128 else fill.lighter(130)
+    painter.setPen(QPen(ink, 1.5) if hot else Qt.PenStyle.NoPen)
+    painter.setBrush(fill)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    radius = flag.height() / 2
+    painter.drawRoundedRect(flag.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    painter.setPen(ink)
     x = flag.left() + (flag.width() - labels.width(mark.label)) / 2
     y = flag.top() + (flag.height() - labels.height) / 2
     painter.drawStaticText(QPointF(x, y), labels.text(mark.label))

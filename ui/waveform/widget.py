@@ -42,6 +42,7 @@ KEY_ZOOM = 1.5  # + and − magnify by this much
 WHEEL_ZOOM = 1.25  # per wheel notch (120 units)
 WHEEL_PAN = 0.1  # fraction of the view panned per notch
 PLAYHEAD_PX = 2.0
+FOCUS_PX = 3.0
 SHORTCUTS = (
     "Space: play or pause · Click: seek · ←/→: skip 5 s (Shift: 30 s) · "
     "+/− , wheel or pinch: zoom · Drag or Shift+wheel: pan · Home/End: start/end"
@@ -54,6 +55,8 @@ class WaveformView(QWidget):
     step_hovered = Signal(object)  # a step index, or None when the mouse leaves every step
     step_clicked = Signal(int)  # a step index
     view_changed = Signal(float, float)  # visible start and end, seconds
+    playhead_moved = Signal(float)  # seconds: the playback bar shows the time
+    duration_changed = Signal(float)  # seconds; 0 with no recording
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -128,6 +131,8 @@ class WaveformView(QWidget):
             self._view.reset(self.duration)
         self._playhead = min(self._playhead, self.duration)
         self._view_changed()
+        self.duration_changed.emit(self.duration)
+        self.playhead_moved.emit(self._playhead)
 
     @Slot(list)
     @property
@@ -151,6 +156,7 @@ class WaveformView(QWidget):
         seconds = min(max(seconds, 0.0), self.duration)
         old = self._playhead
         self._playhead = seconds
+        self.playhead_moved.emit(seconds)
         was_visible = self._view.start <= old <= self._view.end
         if was_visible and not self._dragging and self._view.show(seconds):
             self._view_changed()
@@ -243,8 +249,9 @@ class WaveformView(QWidget):
                 self._marks = []
             else:
                 labels = self._flag_labels
-                top = self._wave_rect().top() + 2
-                self._marks = layout_marks(self._steps, self._view, top, labels.height + 2, labels.width)
+                wave = self._wave_rect()
+                self._marks = layout_marks(self._steps, self._view, wave.top() + 2, labels.height + 4,
+                                           labels.width, bottom=wave.bottom() - 2)  # fmt: skip
         return self._marks
 
     # ----- painting ---------------------------------------------------------------------------
@@ -259,10 +266,11 @@ class WaveformView(QWidget):
             painter.setBrush(self._colors.playhead)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.drawPolygon(QPolygonF([QPointF(x - 5, 0), QPointF(x + 5, 0), QPointF(x, 6)]))
-        if self.hasFocus():
-            painter.setPen(QPen(self._colors.focus, 1))
+        if self.hasFocus():  # a clear outline: 3 px in the highlight colour, inside the edge
+            painter.setPen(QPen(self._colors.focus, FOCUS_PX))
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
+            inset = FOCUS_PX / 2
+            painter.drawRect(QRectF(self.rect()).adjusted(inset, inset, -inset, -inset))
         painter.end()
 
     def _current_layer(self) -> QPixmap:
