@@ -117,6 +117,7 @@ class Controller(QObject):
         w.waveform.step_clicked.connect(self._waveform_step_clicked)
         w.waveform.step_hovered.connect(self._waveform_step_hovered)
         self.player.position_changed.connect(w.waveform.set_playhead)
+        self.player.playing_changed.connect(w.playback.set_playing)
         self.player.notice.connect(w.banner.show_message)
         self.bridge.event.connect(self.on_event, QUEUED)
         self.bridge.busy_changed.connect(lambda _busy: self.turns.update_controls(), QUEUED)

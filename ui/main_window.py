@@ -28,6 +28,7 @@ from ui.chat_view import ChatView
 from ui.conversation_list import ConversationList
 from ui.input_bar import TALK_KEY, InputBar
 from ui.waveform import WaveformView
+from ui.waveform.playback_bar import PlaybackBar
 from ui.window_keys import WindowKeys, shortcuts_text
 from ui.window_words import for_window
 
@@ -112,6 +113,8 @@ class MainWindow(QMainWindow):
         self.conversations = ConversationList()
         self.recording_label = QLabel("No recording open", accessibleName="Recording")
         self.waveform = WaveformView()
+        self.playback = PlaybackBar(self.waveform)  # play/pause, time and length, zoom to fit
+        self.playback.play_pause_requested.connect(self.play_pause_requested)
         self.chat = ChatView()
         self.banner = Banner()
         self.progress = ProgressPanel()
@@ -121,6 +124,7 @@ class MainWindow(QMainWindow):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.recording_label)
         top_layout.addWidget(self.waveform, 1)
+        top_layout.addWidget(self.playback)
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
         self.right_splitter.addWidget(top)
         self.right_splitter.addWidget(self.chat)
