@@ -120,7 +120,7 @@ class Controller(QObject):
         self.player.playing_changed.connect(w.playback.set_playing)
         self.player.notice.connect(w.banner.show_message)
         self.bridge.event.connect(self.on_event, QUEUED)
-        self.bridge.busy_changed.connect(lambda _busy: self.turns.update_controls(), QUEUED)
+        self.bridge.busy_changed.connect(self._bridge_busy, QUEUED)
         self.bridge.restarted.connect(self._engine_restarted, QUEUED)
         self.loader.progress.connect(self._loader_progress, QUEUED)
         self.loader.loaded.connect(self._recording_loaded, QUEUED)
@@ -206,7 +206,8 @@ class Controller(QObject):
                 "Choose another in Tools → Models."
             )
         return ModelChoice(self.settings.model, str(paths.models_dir()), self.settings.precision or None,
-                           self.settings.device or None, self.settings.adapter or None)  # fmt: skip
+                           self.settings.device or None, self.settings.adapter or None,
+                           str(paths.cache_dir()))  # fmt: skip
 
     @Slot(object)
     def on_event(self, event: Event) -> None:
@@ -222,6 +223,12 @@ class Controller(QObject):
             self.loading = None
             self.show_no_recording()
         self.window.progress.hide()
+        self.turns.update_controls()
+
+    @Slot(bool)
+    def _bridge_busy(self, busy: bool) -> None:
+        if not busy:
+            self.turns.request_over()  # after the request's own events, which came first
         self.turns.update_controls()
 
     @Slot(str)

@@ -23,6 +23,7 @@ from engine.requests import AskRequest
 
 BUSY_ANSWERING = "Heron is answering: wait for the answer, or press Stop (Esc) to ask something else."
 BUSY_OPENING = "The recording is still opening: ask once it shows."
+LOST = "The model engine stopped answering without finishing: ask again."
 NOT_FINISHED = "Not finished: this answer was still being written when this conversation was opened."
 
 
@@ -33,6 +34,7 @@ class TypedTurns(QObject):
         self.window = controller.window
         self.parts = PartsClock()  # the long-work progress in words, and the follow-up estimate
         self._asked: deque[list] = deque()  # [ActiveTurn, TurnView | None], oldest first
+        self._requests: deque[list] = deque()  # the same entries, one per bridge request not yet over
 
     @property
     def running(self) -> bool:
@@ -77,6 +79,7 @@ class TypedTurns(QObject):
             return True
         controller.voice.interrupt()  # a typed question stops the speech (one engine, one answer at a time)
         self.follow(turn, view)
+        self._requests.append(self._asked[-1])
         self._announce_long_follow_up(view)
         self.parts.start()
         settings = controller.settings
@@ -106,11 +109,20 @@ class TypedTurns(QObject):
             if isinstance(event, Error):
                 self.window.banner.show_message(event.message)
             return
-        turn, view = self._asked[0]
+        self._apply(self._asked[0], event)
+
+    def request_over(self) -> None:
+        """The bridge's oldest request is over: a turn it left without an end fails, visibly."""
+        entry = self._requests.popleft() if self._requests else None
+        if entry is not None and any(entry is asked for asked in self._asked):
+            self._apply(entry, Error("engine", LOST))
+
+    def _apply(self, entry: list, event: Event) -> None:
+        turn, view = entry
         turn.on_event(event)
         ended = isinstance(event, (Done, Error))
         if ended:
-            self._asked.popleft()
+            self._asked = deque(asked for asked in self._asked if asked is not entry)
             self.parts.finished(event.stats if isinstance(event, Done) else {})
         if view is None:  # its conversation was left: the history has it, the chat does not
             return

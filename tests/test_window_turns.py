@@ -194,3 +194,39 @@ def test_a_spoken_turn_is_shown_with_the_label_its_session_turn_has(app):
     assert turn.label == "Spoken question (1.0 s)"
     (summary,) = controller.store.list_conversations()
     assert controller.store.get_conversation(summary.id).turns[0].question == turn.label
+
+
+class BrokenEngine:
+    """An engine whose answer stops without a Done or an Error (a bug, a dropped connection)."""
+
+    def ask(self, request):
+        from engine.events import TextDelta
+
+        yield TextDelta("Half an ans")
+        raise ConnectionResetError("gone")
+
+    def cancel(self):
+        pass
+
+    def shutdown(self):
+        pass
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_an_answer_that_stops_without_an_end_fails_visibly(qtbot, tiny_model):
+    from app.controller import Controller
+    from ui.main_window import MainWindow
+
+    window = MainWindow("test")
+    qtbot.addWidget(window)
+    controller = Controller(window, engine=BrokenEngine())
+    controller.settings.model = str(tiny_model)
+    controller.ask("Hello?")
+    qtbot.waitUntil(lambda: idle(controller), timeout=10_000)
+    view = window.chat.current
+    assert view.status.text().startswith("⚠") and "ask again" in view.status.text()
+    assert window.input.send.isEnabled() and not window.input.stop.isEnabled()
+    (summary,) = controller.store.list_conversations()
+    (stored,) = controller.store.get_conversation(summary.id).turns
+    assert stored.state == TurnState.FAILED and stored.answer == "Half an ans"
+    controller.shutdown()
