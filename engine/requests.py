@@ -29,6 +29,7 @@ class ModelChoice:
     precision: str | None = None  # None: the device's default
     device: str | None = None  # None: CUDA when present, else CPU
     adapter: str | None = None  # a trained adapter's folder (heron train --out); None: the base model
+    cache_dir: str | None = None  # where the engine may keep quantized copies of models; None: nowhere
 
 
 @dataclass(frozen=True)

@@ -212,3 +212,17 @@ def test_a_copy_is_keyed_on_precision_and_device_kind(model_dir: Path, cache: Pa
     assert nf4 != quantized_cache.cache_key(model_dir, files, "int8", "cpu")
     assert set(nf4["versions"]) == {"torch", "transformers", "bitsandbytes", "safetensors"}
     assert copy_folder(cache, model_dir, "nf4") != quantized_cache.slot(cache, model_dir, "nf4", "cuda")
+
+
+def test_the_engine_keeps_copies_in_the_apps_cache_folder(model_dir: Path, tmp_path: Path):
+    from engine.requests import LoadRequest, ModelChoice
+    from engine.runtime.doctor import run_checks
+    from engine.runtime.host import ModelHost
+
+    cache_dir = tmp_path / "app-cache"
+    choice = ModelChoice(str(model_dir), str(tmp_path / "models"), "nf4", "cpu", cache_dir=str(cache_dir))
+    assert list(ModelHost().load(LoadRequest(choice)))[-1].stats["loaded_from"] == FROM_CHECKPOINT
+    assert list(ModelHost().load(LoadRequest(choice)))[-1].stats["loaded_from"] == FROM_COPY  # a new engine
+    check = next(c for c in run_checks(tmp_path / "models", cache_dir) if c.name == "Quantized copies")
+    assert check.detail.startswith("1 quantized copy, 0.0 GB in ")
+    assert check.detail.endswith(str(cache_dir / quantized_cache.FOLDER))

@@ -78,7 +78,9 @@ def model_choice(args: argparse.Namespace) -> ModelChoice:
         return ModelChoice(args.model or "", "", adapter=args.adapter)
     model = args.model or ("think" if args.think else "instruct")
     adapter = str(adapter_folder(args.adapter)) if args.adapter else None
-    return ModelChoice(model, str(paths.models_dir()), args.precision, args.device, adapter)
+    return ModelChoice(
+        model, str(paths.models_dir()), args.precision, args.device, adapter, str(paths.cache_dir())
+    )
 
 
 def adapter_folder(value: str) -> Path:

@@ -107,7 +107,8 @@ def _open_loop(args: argparse.Namespace, store):
     if args.server:
         model = ModelChoice(args.model or "", "")
     else:
-        model = ModelChoice(args.model or "instruct", str(paths.models_dir()), args.precision, args.device)
+        model = ModelChoice(args.model or "instruct", str(paths.models_dir()), args.precision, args.device,
+                            cache_dir=str(paths.cache_dir()))  # fmt: skip
     duration_s = _preflight(model, args.audio, bool(args.server))
     microphone, speaker = resolve_devices(paths.config_dir(), args.input, args.output)
     for choice in (microphone, speaker):

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         return report(self_test(), summary=True)
     from engine.runtime.doctor import run_checks
 
-    return report(run_checks(paths.models_dir()))
+    return report(run_checks(paths.models_dir(), paths.cache_dir()))
 
 
 def report(checks: Iterable, summary: bool = False) -> int:

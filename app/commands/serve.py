@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     if token is None and not _loopback(args.host):
         token = new_token()
         print(f"heron serve: clients need this token (shown once): {token}", file=sys.stderr)
-    choice = ModelChoice(args.model or "instruct", str(paths.models_dir()), args.precision, args.device)
+    choice = ModelChoice(args.model or "instruct", str(paths.models_dir()), args.precision, args.device,
+                         cache_dir=str(paths.cache_dir()))  # fmt: skip
     config = ServeConfig(choice, _model_id(choice.model), str(paths.adapters_dir()), args.host, args.port, token,
                          args.queue_depth, args.max_request_mb, args.max_audio_min, args.max_new_tokens)  # fmt: skip
     engine = LocalEngine(log_dir=str(paths.logs_dir()))

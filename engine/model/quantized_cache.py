@@ -29,6 +29,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+FOLDER = "quantized"  # the copies' folder in the app's cache folder
 FORMAT = 1  # bump when what is written changes
 KEY_FILE = "heron-cache.json"
 SHARD_SIZE = "512MB"  # a CUDA model's shard is copied to RAM before it is written: keep it small
@@ -204,3 +205,10 @@ def prune(root: Path) -> None:
                 continue  # find() judges these when they are asked for
             if not Path(source).exists():
                 discard(copy, f"its source {source} is gone")
+
+
+def summary(root: Path) -> str:
+    """How many copies there are, their size and where: for ``heron doctor``."""
+    copies = [c for c in Path(root).glob("*/*") if (c / KEY_FILE).is_file()]
+    size = sum(f.stat().st_size for c in copies for f in c.iterdir() if f.is_file())
+    return f"{len(copies)} quantized cop{'y' if len(copies) == 1 else 'ies'}, {size / 1e9:.1f} GB in {root}"

@@ -21,7 +21,7 @@ class Check:
     fix: str = ""
 
 
-def run_checks(models_dir: Path) -> Iterator[Check]:
+def run_checks(models_dir: Path, cache_dir: Path | None = None) -> Iterator[Check]:
     checks: list[Callable[[], Check]] = [
         _python,
         _torch,
@@ -32,6 +32,7 @@ def run_checks(models_dir: Path) -> Iterator[Check]:
         _sound_devices,
         lambda: _models(models_dir),
         lambda: _disk(models_dir),
+        *([lambda: _quantized_copies(cache_dir)] if cache_dir else []),
     ]
     for check in checks:
         try:
@@ -158,6 +159,13 @@ def _models(models_dir: Path) -> Check:
         )
     names = ", ".join(f"{m.name} ({m.size_bytes / GiB:.1f} GiB)" for m in found)
     return Check("Models", OK, names)
+
+
+def _quantized_copies(cache_dir: Path) -> Check:
+    """Where the quantized copies that make later loads quick are, and their size."""
+    from engine.model import quantized_cache
+
+    return Check("Quantized copies", OK, quantized_cache.summary(cache_dir / quantized_cache.FOLDER))
 
 
 def _disk(models_dir: Path) -> Check:

@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.events import Done, Event, Progress, Stage
 from engine.inference.contexts import ContextCache
 from engine.inference.prompt import Prompt
+from engine.model import quantized_cache
 from engine.requests import LoadRequest, ModelChoice
 from engine.runtime.audio_cache import AudioCache
 from engine.trainer.adapters import AdapterManager, adapter_identity
@@ -54,7 +55,9 @@ class ModelHost:
         if any(w not in (None, h) for w, h in zip(wanted, held, strict=True)):
             self.unload()
             yield Progress(Stage.LOAD_MODEL, 0.0, 1.0)
-            self.loaded = load_model(resolved.path, precision=choice.precision, device=choice.device)
+            self.loaded = load_model(
+                resolved.path, precision=choice.precision, device=choice.device, cache_dir=_copies(choice)
+            )
             self.spec = resolved.spec
             self._loaded_key = (str(resolved.path), self.loaded.device, self.loaded.precision)
             self.contexts.max_bytes = _context_budget(self.loaded.device)
@@ -83,6 +86,7 @@ class ModelHost:
                 "device": loaded.device,
                 "precision": loaded.precision,
                 "load_s": round(loaded.load_seconds, 3),
+                "loaded_from": loaded.source,  # the checkpoint, or the quantized copy on disk
                 "max_audio_s": loaded.max_audio_s,
                 "adapter": self.adapters.active if self.adapters is not None else None,
             }
@@ -108,6 +112,11 @@ class ModelHost:
         if free < needed:
             self.contexts.shrink_to(max(0, self.contexts.nbytes - (needed - free)))
             torch.cuda.empty_cache()
+
+
+def _copies(choice: ModelChoice) -> Path | None:
+    """Where quantized copies of models are kept: ``quantized`` in the app's cache folder."""
+    return Path(choice.cache_dir) / quantized_cache.FOLDER if choice.cache_dir else None
 
 
 def _kv_bytes_per_token(loaded) -> int:
