@@ -6,7 +6,7 @@ import math
 import time
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QTextDocument, QTextOption
+from PySide6.QtGui import QGuiApplication, QPalette, QTextDocument, QTextOption
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser
 
 from ui.markdown import render
@@ -17,6 +17,13 @@ LOOK = """
 QTextBrowser { background: transparent; border: none; padding: 0; margin: 0; }
 QTextBrowser:focus { border: none; padding: 0; }
 """
+
+
+def colours(palette: QPalette) -> tuple:
+    """The colours a rendered answer bakes in: links (Qt's importer takes the app's) and code."""
+    return QGuiApplication.palette().color(QPalette.ColorRole.Link).rgba(), palette.color(
+        QPalette.ColorRole.AlternateBase
+    ).rgba()
 
 
 class AnswerView(QTextBrowser):
@@ -35,14 +42,22 @@ class AnswerView(QTextBrowser):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().setDocumentMargin(2)
         self.markdown = ""
+        self._stale = False  # rendered while hidden: render when shown
+        self._colours: tuple = ()  # the palette colours the shown document was drawn in
         self.render_s = 0.0  # how long the last render took: the streaming turn paces itself by it
         self.setFixedHeight(0)
 
     def show_markdown(self, markdown: str) -> None:
         """Render into a fresh document, then swap it in: half the cost of editing the shown one,
-        which relays itself out at every change (the old one, a child, is deleted)."""
-        started = time.perf_counter()
+        which relays itself out at every change (the old one, a child, is deleted). A hidden
+        answer (a turn just added) renders when shown, once."""
         self.markdown = markdown
+        if not self.isVisible():
+            self._stale = True
+            return
+        started = time.perf_counter()
+        self._stale = False
+        self._colours = colours(self.palette())
         document = QTextDocument(self)
         document.setDocumentMargin(2)
         document.setDefaultFont(self.font())
@@ -53,7 +68,10 @@ class AnswerView(QTextBrowser):
         self.render_s = time.perf_counter() - started
 
     def fit_height(self) -> None:
-        """As tall as the text at the current width: the chat scrolls, never the answer."""
+        """As tall as the text at the current width: the chat scrolls, never the answer. Not before
+        it is shown: a turn just added has no width yet, and laying out at a guess costs twice."""
+        if not self.isVisible():
+            return
         document = self.document()
         document.setTextWidth(self.viewport().width())
         chrome = 2 * self.frameWidth() + self.contentsMargins().top() + self.contentsMargins().bottom()
@@ -66,10 +84,21 @@ class AnswerView(QTextBrowser):
         if event.oldSize().width() != event.size().width():
             self.fit_height()
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._stale:
+            self.show_markdown(self.markdown)
+        else:
+            self.fit_height()
+
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         event.ignore()  # to the chat around it: one scroll
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange and self.markdown:
+        if (
+            event.type() == QEvent.Type.PaletteChange
+            and self.markdown
+            and colours(self.palette()) != self._colours
+        ):
             self.show_markdown(self.markdown)  # link and code colours follow a theme switch
