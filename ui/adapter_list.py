@@ -53,6 +53,7 @@ class AdapterList(QWidget):
         self.empty = QLabel(
             "No adapters yet: train one with Tools → Fine-tune…", accessibleName="No adapters"
         )
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.use = self._button(
             "Use adapter", "Answer with the selected adapter on top of its model", self._use
         )
@@ -89,6 +90,8 @@ class AdapterList(QWidget):
                 self.table.selectRow(r)
         self.table.setVisible(bool(rows))
         self.empty.setVisible(not rows)
+        for button in (self.use, self.base, self.remove):
+            button.setVisible(bool(rows))  # nothing to act on until an adapter exists
         self.base.setEnabled(any(row.in_use for row in rows))
         self._update_buttons()
 

@@ -53,6 +53,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setAccessibleName("Settings")
+        self.setMinimumWidth(600)
         self._fields: dict[str, QWidget] = {}
         tabs = QTabWidget()
         tabs.addTab(self._model_tab(models, compute), "Model")
