@@ -198,3 +198,22 @@ def test_a_session_without_a_history_still_carries_the_conversation(recording):
     assert turn.turn_id is None and turn.notice is None
     answer(turn, "A bell.")
     assert [t.answer for t in session.turns] == [RECORDING_ACK, "A bell. "]
+
+
+def test_questions_about_a_recording_deleted_after_opening_are_kept_with_the_reason(
+    store, tmp_path, recording
+):
+    typed_session, spoken_session = session_in(store, tmp_path), session_in(store, tmp_path)
+    for session in (typed_session, spoken_session):
+        session.set_recording(recording, 2.0)
+    Path(recording).unlink()
+    typed = typed_session.begin_typed("What rang?")
+    assert typed.ended and typed.state == TurnState.FAILED and "talk.wav" in typed.error
+    assert typed_session.recording is None  # the next question is about no recording, as the window shows
+    (stored,) = store.get_conversation(typed_session.conversation_id).turns
+    assert (stored.question, stored.state) == ("What rang?", TurnState.FAILED)
+    assert "no longer at" in stored.error
+    spoken = spoken_session.begin_spoken(np.zeros(16000, np.float32))  # the engine will say what failed
+    assert spoken.notice is None and spoken.turn_id is not None
+    (stored,) = store.get_conversation(spoken_session.conversation_id).turns
+    assert stored.question == "Spoken question (1.0 s)"

@@ -190,6 +190,8 @@ class ConversationSession:
             first = not self._turns
             recording, duration_s = (self.recording, self._recording_s) if first else (None, None)
             turns, epoch = self.turns_for(spec), self._epoch
+        if recording is not None and not Path(recording).is_file():
+            recording = None  # gone: the question is kept all the same, and the engine says what failed
         try:
             recorder, notice = self._begin_in_history(label, recording, duration_s), None
             self._keep_audio(recorder.turn_id, samples)
