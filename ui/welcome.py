@@ -91,10 +91,11 @@ class WelcomeDialog(QDialog):
     def _model_page(self) -> QWidget:
         self.model_intro, self.download_size, self.model_status = _text(), _text(), _text()
         self.download = QPushButton("Download")
+        self.download.setProperty("role", "primary")
         self.import_button = QPushButton("Use a folder I have…")
         self.cancel = QPushButton("Cancel")
         self.server = QPushButton("Use a server instead…")
-        self.progress = QProgressBar()
+        self.progress = QProgressBar(accessibleName="Download progress")
         self.progress.setVisible(False)
         self.download.clicked.connect(self.download_requested)
         self.import_button.clicked.connect(self._choose_folder)
@@ -114,9 +115,12 @@ class WelcomeDialog(QDialog):
 
     def _sound_page(self) -> QWidget:
         self.microphone, self.speaker, self.sound_status = _text(), _text(), _text()
-        self.level = QProgressBar()
+        self.level = QProgressBar(
+            accessibleName="Microphone level", toolTip="Speak: the bar follows your voice"
+        )
         self.level.setRange(0, 100)
         self.level.setTextVisible(False)
+        self.level.setProperty("role", "meter")
         self.speaker_test = QPushButton("Say hello")
         self.speaker_test.clicked.connect(self.speaker_test_requested)
         row = QHBoxLayout()
