@@ -68,6 +68,7 @@ def open_settings_dialog(controller):
         ).start()
     )
     controller.server_checked.connect(dialog.show_server_status, Qt.ConnectionType.QueuedConnection)
+    dialog.finished.connect(lambda _result: controller.server_checked.disconnect(dialog.show_server_status))
     dialog.accepted.connect(lambda: controller.apply_settings(dialog.values()))
     controller.voice.attach_settings(dialog)  # the installed voices, with Preview
     dialog.monitor = monitor

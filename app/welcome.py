@@ -189,5 +189,5 @@ class QuestionBeforeModel:
         if banner.text.text() == NO_MODEL:
             banner.hide()
         question, self.question = self.question, None
-        if question:
-            self.controller.ask(question)
+        if question and not self.controller.ask(question):
+            self.controller.window.input.text.setText(question)  # refused for now: kept in the box
