@@ -84,3 +84,5 @@ def test_entries_say_when_as_people_do_and_never_scroll_sideways(app):
     assert sidebar.list.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
     assert not sidebar.list.horizontalScrollBar().isVisible()
     assert sidebar.list.item(0).data(Qt.ItemDataRole.UserRole + 1).startswith("just now · 0 turns")
+    sidebar.refresh_times(datetime.now().astimezone() + timedelta(minutes=5))
+    assert sidebar.list.item(0).data(Qt.ItemDataRole.UserRole + 1) == "5 min ago · 0 turns"

@@ -109,6 +109,9 @@ class ConversationList(QWidget):
         self._pending: tuple[int, str] | None = None  # (id, title) deleted, still undoable
         self.undo_timer = QTimer(self, singleShot=True, interval=UNDO_MS)
         self.undo_timer.timeout.connect(self.commit_pending_delete)
+        self.clock = QTimer(self, interval=60_000)  # "2 min ago" stays true while the window is open
+        self.clock.timeout.connect(self.refresh_times)
+        self.clock.start()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 6, 10)
         layout.setSpacing(8)
@@ -162,15 +165,21 @@ class ConversationList(QWidget):
         for summary in self._summaries:
             if summary.id == pending:
                 continue
-            turns = f"{summary.turn_count} turn" + ("" if summary.turn_count == 1 else "s")
             item = QListWidgetItem(summary.title)
             item.setData(ID_ROLE, summary.id)
-            item.setData(DETAIL_ROLE, f"{relative_when(summary.updated.astimezone())} · {turns}")
+            item.setData(DETAIL_ROLE, _detail(summary))
             recording = summary.recording_path or "no recording"
             item.setToolTip(f"{summary.title}\n{recording}\n{summary.updated.astimezone():%d %b %Y, %H:%M}")
             self.list.addItem(item)
             if summary.id == current_id:
                 self.list.setCurrentItem(item)
+
+    def refresh_times(self, now: datetime | None = None) -> None:
+        by_id = {s.id: s for s in self._summaries}
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if (summary := by_id.get(item.data(ID_ROLE))) is not None:
+                item.setData(DETAIL_ROLE, _detail(summary, now))
 
     def ids(self) -> list[int]:
         return [self.list.item(i).data(ID_ROLE) for i in range(self.list.count())]
@@ -233,3 +242,8 @@ class ConversationList(QWidget):
     def _current_id(self) -> int | None:
         item = self.list.currentItem()
         return item.data(ID_ROLE) if item is not None else None
+
+
+def _detail(summary, now: datetime | None = None) -> str:
+    turns = f"{summary.turn_count} turn" + ("" if summary.turn_count == 1 else "s")
+    return f"{relative_when(summary.updated.astimezone(), now)} · {turns}"
