@@ -2,8 +2,8 @@
 
 python -m tests.screenshots OUT_DIR TINY_MODEL_DIR [THEMES]  — for each theme (default
 "light,dark") writes STATE.png (light) or STATE-dark.png for every state in STATES: the empty
-window, the first run (welcome), a recording open, an answer with its steps, a long recording
-being read, Settings, Models and the trainer.
+window, the first run (welcome), a question asked before any model, a recording open, a question
+being spoken, an answer with its steps, a long recording being read, Settings, Models, the trainer.
 """
 
 from __future__ import annotations
@@ -15,7 +15,18 @@ from pathlib import Path
 from engine.events import Step
 from tests import media
 
-STATES = ("empty", "first-run", "recording", "answer", "long", "settings", "models", "trainer")
+STATES = (
+    "empty",
+    "first-run",
+    "no-model",
+    "recording",
+    "talking",
+    "answer",
+    "long",
+    "settings",
+    "models",
+    "trainer",
+)
 
 
 def settle(app, seconds: float = 0.3) -> None:
@@ -87,9 +98,11 @@ class Shooter:
         controller.new_conversation()
         self.shoot(window, "empty")
         self._first_run()
+        self._no_model()
         controller.open_recording(str(recording))
         wait_for(app, lambda: controller.recording is not None)
         self.shoot(window, "recording")
+        self._talking()
         self._answer()
         self._long()
         dialog = controller.open_settings()
@@ -111,6 +124,31 @@ class Shooter:
         welcome.monitor.stop()
         welcome.dialog.hide()
         welcome.dialog.deleteLater()
+
+    def _no_model(self) -> None:
+        """A question asked before any model exists: kept, and the banner says so."""
+        controller, model = self.controller, self.controller.settings.model
+        from app.settings_panel import show_engine_summary
+
+        controller.settings.model = ""
+        show_engine_summary(controller)
+        controller.ask("What is in this recording?")
+        controller.models_dialog.close()
+        self.shoot(self.window, "no-model")
+        controller.before_model.question = None
+        controller.use_model(model)
+
+    def _talking(self) -> None:
+        """Hold to talk, held: how the bar looks while a question is spoken (drawn, not recorded)."""
+        bar = self.window.input
+        bar.mic.setDown(True)
+        bar.voice_state.setText("Recording…")
+        bar.level.setEnabled(True)
+        bar.set_level(0.6)
+        self.shoot(self.window, "talking")
+        bar.mic.setDown(False)
+        bar.voice_state.setText("Microphone")
+        bar.set_level(0)
 
     def _answer(self) -> None:
         controller = self.controller
