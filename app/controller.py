@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QInputDialog
 
@@ -19,8 +18,8 @@ from app.engines.bridge import EngineBridge
 from app.engines.shared import SharedEngine
 from app.exporting import export_conversation
 from app.player import RecordingPlayer
-from app.recording_loader import RecordingLoader, grounding_source
-from app.settings import Settings, add_recent_file, open_settings, recent_files
+from app.recording_flow import RecordingFlow
+from app.settings import Settings, open_settings, recent_files
 from app.settings_panel import show_engine_summary, wire_think_toggle
 from app.turn_flow import TypedTurns, show_stored_turn
 from app.voice_turns import VoiceTurns
@@ -31,7 +30,6 @@ from engine.history import HistoryError, HistoryStore
 from engine.history.session import ActiveTurn, ConversationSession, delete_conversation
 from engine.interface import Engine, EngineState
 from engine.requests import ModelChoice
-from engine.timefmt import clock
 from ui.theme import apply_theme
 
 QUEUED = Qt.ConnectionType.QueuedConnection
@@ -50,12 +48,12 @@ class Controller(QObject):
         self.shared = SharedEngine(self.engine)  # typed questions and the voice loop take turns on it
         self.bridge = EngineBridge(self.shared, parent=self)
         self.player = player or RecordingPlayer(self)
-        self.loader = RecordingLoader(paths.cache_dir(), self)
         self.store = HistoryStore(paths.history_path())
         self.snapper = StepSnapper(None, self.settings.snap_to_events)  # steps → their events' starts
         self.session = ConversationSession(self.store, paths.spoken_dir(), self.settings.model)
         self.session.ground_step = self.snapper.ground  # spoken turns' steps too
-        self.loading: str | None = None  # the recording being opened
+        self.recordings = RecordingFlow(self)  # the recording on screen: the next question's
+        self.loader = self.recordings.loader
         self.retiring: list[threading.Thread] = []  # old engines letting their model go
         self.turns = TypedTurns(self)  # typed questions: asked one at a time, each ending visibly
         self._connect()
@@ -122,16 +120,13 @@ class Controller(QObject):
         self.bridge.event.connect(self.on_event, QUEUED)
         self.bridge.busy_changed.connect(self._bridge_busy, QUEUED)
         self.bridge.restarted.connect(self._engine_restarted, QUEUED)
-        self.loader.progress.connect(self._loader_progress, QUEUED)
-        self.loader.loaded.connect(self._recording_loaded, QUEUED)
-        self.loader.failed.connect(self._recording_failed, QUEUED)
 
     # -- recordings ----------------------------------------------------------------------------
     @Slot(str)
     def open_recording(self, path: str) -> None:
         """A new recording starts a new conversation about it."""
         self.new_conversation()
-        self._load_recording(path)
+        self.recordings.load(path)
 
     def open_sample(self) -> None:
         """The bundled sample, with a question to try already typed (Enter asks it)."""
@@ -141,51 +136,6 @@ class Controller(QObject):
         self.window.input.text.setText(SAMPLE_QUESTION)
         self.window.input.text.selectAll()
         self.window.input.text.setFocus()
-
-    def _load_recording(self, path: str) -> None:
-        self.show_no_recording()
-        self.window.recording_label.setText(f"Opening {Path(path).name}…")
-        self.loading = path
-        self.loader.open(path)
-        self.turns.update_controls()
-
-    def show_no_recording(self) -> None:
-        """No recording on screen, none in the next question (a failed open, a file gone)."""
-        self.session.set_recording(None)
-        self.player.set_samples(np.zeros(0, np.float32))
-        self.snapper.use(None)
-        self.window.waveform.clear()
-        self.window.recording_label.setText("No recording open")
-
-    @Slot(str, float, object)
-    def _loader_progress(self, label: str, done: float, total) -> None:
-        self.window.progress.show_progress(label, done, total)
-
-    @Slot(str, object, object)
-    def _recording_loaded(self, path: str, recording, peaks) -> None:
-        if path != self.loading:
-            return  # a later open or a Stop superseded it
-        self.loading = None
-        duration_s = recording.duration_s  # samples in memory, or a long file read as needed
-        self.session.set_recording(path, duration_s)
-        self.player.set_recording(recording)
-        self.snapper.use(grounding_source(recording), prepare=True)
-        self.window.waveform.set_peaks(peaks)
-        self.window.progress.hide()
-        self.window.recording_label.setText(f"{Path(path).name} · {clock(duration_s)}")
-        self.window.set_recent(add_recent_file(self.qsettings, path))
-        self.ground_steps()
-        self.turns.update_controls()
-
-    @Slot(str, str)
-    def _recording_failed(self, path: str, message: str) -> None:
-        if path != self.loading:
-            return
-        self.loading = None
-        self.window.progress.hide()
-        self.show_no_recording()
-        self.window.banner.show_message(message)
-        self.turns.update_controls()
 
     # -- asking --------------------------------------------------------------------------------
     @Slot(str)
@@ -218,10 +168,7 @@ class Controller(QObject):
         """One Stop for everything: the typed answer, the speech, a recording being opened."""
         self.bridge.cancel()
         self.voice.interrupt()
-        if self.loading is not None:
-            self.loader.cancel()
-            self.loading = None
-            self.show_no_recording()
+        self.recordings.cancel()
         self.window.progress.hide()
         self.turns.update_controls()
 
@@ -303,7 +250,7 @@ class Controller(QObject):
             view = self.window.chat.add_turn(turn.question)
             self.voice.restore_replay(view, turn.id)
             show_stored_turn(view, turn)
-        self._reload_recording()
+        self.recordings.reload(self.session.recording)
 
     def reopen_last(self) -> None:
         """Start where the user left off: the conversation open at the last quit (else the latest)."""
@@ -312,17 +259,6 @@ class Controller(QObject):
         wanted = int(last) if last is not None else next(iter(known), 0)
         if wanted in known:
             self.open_conversation(wanted)
-
-    def _reload_recording(self) -> None:
-        recording = self.session.recording
-        if recording and Path(recording).is_file():
-            self._load_recording(recording)
-            return
-        self.show_no_recording()
-        if recording:
-            self.window.banner.show_message(
-                f"The recording of this conversation is no longer at {recording}."
-            )
 
     @Slot(int)
     def delete_conversation(self, conversation_id: int) -> None:

@@ -54,7 +54,7 @@ class TypedTurns(QObject):
         """Why a question cannot be asked now, or None."""
         if self.view is not None:
             return BUSY_ANSWERING
-        if self.controller.loading:
+        if self.controller.recordings.loading:
             return BUSY_OPENING
         return None
 
@@ -75,7 +75,7 @@ class TypedTurns(QObject):
         controller.refresh_conversations()
         if turn.ended:  # refused before the engine heard it (its recording is gone)
             view.fail(turn.error or "")
-            controller.show_no_recording()
+            controller.recordings.show_none()
             return True
         controller.voice.interrupt()  # a typed question stops the speech (one engine, one answer at a time)
         self.follow(turn, view)
@@ -152,7 +152,7 @@ class TypedTurns(QObject):
         busy = (
             bool(self._asked)
             or controller.bridge.busy
-            or bool(controller.loading)
+            or bool(controller.recordings.loading)
             or controller.voice.answering
         )
         self.window.input.set_busy(busy)
