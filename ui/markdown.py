@@ -40,6 +40,8 @@ _NO_LINK_ZONES = re.compile(
     r"|\b(?:https?|ftp)://\S+",  # a bare URL
     re.IGNORECASE,
 )
+_OUR_LINK = re.compile(r"\[((?:\\.|[^\]\\])*)\]\((?:step|t):")  # a link this module wrote
+_LINK_TEXT_ESCAPE = re.compile(r"\\(.)")
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~\"])")
 
 
@@ -122,17 +124,18 @@ def hard_line_breaks(markdown: str) -> str:
 
 def render(document: QTextDocument, markdown: str, palette: QPalette) -> None:
     """``markdown`` into ``document``: links underlined, code blocks shaded and wrapped (the chat
-    never scrolls sideways), in ``palette``'s colours."""
+    never scrolls sideways), headings spaced, in ``palette``'s colours."""
+    document.setUndoRedoEnabled(False)  # an answer is never edited: recording each change costs
     document.setMarkdown(markdown, FEATURES)
-    block = document.begin()
-    while block.isValid():
-        if block.blockFormat().hasProperty(QTextFormat.Property.BlockCodeFence):
-            _shade_code(block, palette)
-        elif block.blockFormat().headingLevel():
-            _space_heading(block)
-        if "](" in markdown:
-            _underline_links(document, block)
-        block = block.next()
+    if "```" in markdown or "~~~" in markdown or "#" in markdown:  # a walk over every block costs
+        block = document.begin()
+        while block.isValid():
+            if block.blockFormat().hasProperty(QTextFormat.Property.BlockCodeFence):
+                _shade_code(block, palette)
+            elif block.blockFormat().headingLevel():
+                _space_heading(block)
+            block = block.next()
+    _underline_links(document, [_LINK_TEXT_ESCAPE.sub(r"\1", m[1]) for m in _OUR_LINK.finditer(markdown)])
     for frame in document.rootFrame().childFrames():
         if isinstance(frame, QTextTable):
             _tidy_table(frame, palette)
@@ -183,16 +186,17 @@ def _shade_code(block, palette: QPalette) -> None:
     QTextCursor(block).setBlockFormat(fmt)
 
 
-def _underline_links(document: QTextDocument, block) -> None:
-    """Links are told apart by more than their colour."""
-    fragments = block.begin()
-    while not fragments.atEnd():
-        fragment = fragments.fragment()
-        if fragment.charFormat().isAnchor():
-            cursor = QTextCursor(document)
-            cursor.setPosition(fragment.position())
-            cursor.setPosition(fragment.position() + fragment.length(), QTextCursor.MoveMode.KeepAnchor)
-            underline = QTextCharFormat()
-            underline.setFontUnderline(True)
-            cursor.mergeCharFormat(underline)
-        fragments += 1
+def _underline_links(document: QTextDocument, labels: list[str]) -> None:
+    """Links are told apart by more than their colour. Each label is looked for after the last
+    (Qt's search, not a walk over every piece of text)."""
+    underline = QTextCharFormat()
+    underline.setFontUnderline(True)
+    cursor = QTextCursor(document)
+    for label in labels:
+        found = document.find(label, cursor)
+        while not found.isNull() and not found.charFormat().isAnchor():
+            found = document.find(label, found)  # the same text outside a link (in code, say)
+        if found.isNull():
+            return
+        found.mergeCharFormat(underline)
+        cursor = found
