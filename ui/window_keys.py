@@ -69,7 +69,9 @@ class WindowKeys(QObject):
         self.press_talk = press_talk
         self._release = QTimer(self, singleShot=True, interval=TALK_DEBOUNCE_MS)
         self._release.timeout.connect(release_talk)
-        QApplication.instance().installEventFilter(self)
+        window.installEventFilter(self)  # the application's keys are watched while the window shows
+        if window.isVisible():
+            QApplication.instance().installEventFilter(self)
 
     # -- F2 ------------------------------------------------------------------------------------
     def talk_pressed(self) -> None:
@@ -83,7 +85,12 @@ class WindowKeys(QObject):
 
     # -- shortcut overrides ----------------------------------------------------------------------
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
-        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(obj, QWidget):
+        kind = event.type()
+        if obj is self.window and kind in (QEvent.Type.Show, QEvent.Type.Hide):
+            app = QApplication.instance()
+            app.installEventFilter(self) if kind == QEvent.Type.Show else app.removeEventFilter(self)
+            return False
+        if kind != QEvent.Type.ShortcutOverride or not isinstance(obj, QWidget):
             return False
         if obj.window() is not self.window:
             return False
