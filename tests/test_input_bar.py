@@ -16,13 +16,11 @@ def test_think_beside_the_question_box_reaches_the_next_question_and_is_remember
     assert bar.think.accessibleName() and "step by step" in bar.think.toolTip()
     assert not bar.think.isChecked() and not controller.settings.think
     asked = []
-    real_ask = controller.bridge.ask
-    controller.bridge.ask = lambda request: (asked.append(request), real_ask(request))
+    controller.bridge.ask = asked.append  # what the engine is asked is enough here: no need to run it
     qtbot.mouseClick(bar.think, Qt.MouseButton.LeftButton)
     assert controller.settings.think and Settings.load(open_settings()).think
     controller.ask("What do you hear?")
-    qtbot.waitUntil(lambda: not controller.bridge.busy and controller.turn_view is None, timeout=60_000)
-    assert asked and asked[-1].think is True
+    assert len(asked) == 1 and asked[0].think is True
     dialog = controller.open_settings()
     assert "think" not in dialog.values(), "one place for Think: beside the question box"
     dialog.reject()
