@@ -70,6 +70,7 @@ def open_settings_dialog(controller):
     controller.server_checked.connect(dialog.show_server_status, Qt.ConnectionType.QueuedConnection)
     dialog.finished.connect(lambda _result: controller.server_checked.disconnect(dialog.show_server_status))
     dialog.accepted.connect(lambda: controller.apply_settings(dialog.values()))
+    _preview_theme(dialog, controller)
     controller.voice.attach_settings(dialog)  # the installed voices, with Preview
     dialog.monitor = monitor
     dialog.show()
@@ -78,6 +79,15 @@ def open_settings_dialog(controller):
     else:
         dialog.set_level_status("No microphone found: connect one to talk to Heron.")
     return dialog
+
+
+def _preview_theme(dialog, controller) -> None:
+    """The theme shows as soon as it is chosen; Cancel puts the one in use back."""
+    from ui.theme import apply_theme
+
+    combo = dialog.theme_choice()
+    combo.currentIndexChanged.connect(lambda: apply_theme(combo.currentData()))
+    dialog.rejected.connect(lambda: apply_theme(controller.settings.theme))
 
 
 def wire_think_toggle(controller) -> None:

@@ -66,3 +66,13 @@ def test_a_themed_icon_is_repainted_when_the_theme_changes(qtbot):
     dark = button.icon().pixmap(24).toImage()
     assert not button.icon().isNull() and light != dark
     theme.apply_theme("system")
+
+
+def test_settings_previews_a_theme_and_cancel_puts_the_one_in_use_back(app):
+    window, controller = app
+    dialog = controller.open_settings()
+    combo = dialog.theme_choice()
+    combo.setCurrentIndex(combo.findData("dark"))
+    assert window_colour().lightness() < 60, "the chosen theme shows at once"
+    dialog.reject()
+    assert window_colour().lightness() > 200 and controller.settings.theme == "system"

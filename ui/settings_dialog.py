@@ -237,6 +237,10 @@ class SettingsDialog(QDialog):
                 out[key] = widget.value()
         return out
 
+    def theme_choice(self) -> QComboBox:
+        """The theme list (the app previews a theme as soon as it is chosen)."""
+        return self._fields["theme"]
+
     def set_level(self, level: float) -> None:
         self.level.setValue(int(max(0.0, min(level, 1.0)) * 100))
 
