@@ -20,9 +20,15 @@ def window(qtbot):
     window = MainWindow("test")
     qtbot.addWidget(window)
     window.show()
-    window.activateWindow()
-    qtbot.waitExposed(window)
+    activate(window, qtbot)
     return window
+
+
+def activate(window, qtbot) -> None:
+    """Shortcuts reach the active window only (under Xvfb with no window manager, ask for it)."""
+    window.raise_()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
 
 
 def test_ctrl_e_exports_and_ctrl_comma_opens_settings_from_the_question_box(window, qtbot):
@@ -69,7 +75,7 @@ def test_space_plays_and_pauses_from_anywhere_but_a_text_box_or_a_button(app, qt
     tones = media.write_wav(tmp_path / "tones.wav", media.tone(seconds=6.0), 16000)
     window.recording_chosen.emit(str(tones))
     qtbot.waitUntil(lambda: controller.recording == str(tones), timeout=20_000)
-    window.activateWindow()
+    activate(window, qtbot)
     window.conversations.list.setFocus()
     qtbot.keyClick(window.conversations.list, Qt.Key.Key_Space)
     assert controller.player.playing
