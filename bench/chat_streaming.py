@@ -74,16 +74,19 @@ def stream(app, chat, text: str) -> list[float]:
 
 
 def render_ms(app, chat, chars: int) -> float:
-    """Median cost of one render of an answer of ``chars`` characters."""
+    """Median cost of one render of an answer of ``chars`` characters, its times linked."""
+    from engine.reasoning import parse_answer_anchors
+    from ui.markdown import linked_markdown
+
+    text = (PARAGRAPH * (chars // len(PARAGRAPH) + 1))[:chars]
+    steps = parse_answer_anchors(text)
     turn = chat.add_turn("Render")
-    turn.append_answer((PARAGRAPH * (chars // len(PARAGRAPH) + 1))[:chars])
     turn.finish({})
     app.processEvents()
     costs = []
     for _ in range(5):
-        turn._shown = ("", ())  # forget what is shown: render again
         started = time.perf_counter()
-        turn._render_answer()
+        turn.answer.show_markdown(linked_markdown(text, steps))
         costs.append((time.perf_counter() - started) * 1000)
     return statistics.median(costs)
 

@@ -267,9 +267,6 @@ class TurnView(QFrame):
             self._shown = shown
             self.answer.show_markdown(linked_markdown(self.answer_text, self.answer_steps))
 
-    def _fit_answer(self) -> None:
-        self.answer.fit_height()
-
     def _link_clicked(self, url) -> None:
         """A time in the answer plays its step, like a click in the list (``t:`` links: a bare time);
         the steps list selects the step citing that moment."""
