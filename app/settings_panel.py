@@ -52,16 +52,37 @@ def open_settings_dialog(controller):
     """The Settings dialog for ``controller``'s window, filled and wired; shown, and returned."""
     from ui.settings_dialog import SettingsDialog
 
-    settings, window = controller.settings, controller.window
+    settings = controller.settings
     inputs, outputs = device_names()
     dialog = SettingsDialog(asdict(settings), model_choices(), device_choices(inputs), device_choices(outputs),
-                            window, compute_choices(settings.device, gpu_name()))  # fmt: skip
-    monitor = LevelMonitor(dialog)
+                            controller.window, compute_choices(settings.device, gpu_name()))  # fmt: skip
+    dialog.accepted.connect(lambda: controller.apply_settings(dialog.values()))
+    _wire_server_check(dialog, controller)
+    _preview_theme(dialog, controller)
+    controller.voice.attach_settings(dialog)  # the installed voices, with Preview
+    dialog.show()
+    _wire_sound_checks(dialog, settings.input_device, bool(inputs))
+    return dialog
+
+
+def _wire_sound_checks(dialog, microphone: str, any_microphone: bool) -> None:
+    """The level meter listens from now until the dialog closes; the test tone says how it went."""
+    dialog.monitor = monitor = LevelMonitor(dialog)
     monitor.level.connect(dialog.set_level)
     monitor.failed.connect(dialog.set_level_status)
     dialog.input_device_changed.connect(monitor.start)
     dialog.finished.connect(monitor.stop)
-    dialog.test_sound_requested.connect(lambda device: dialog.set_level_status(play_test_tone(device) or ""))
+    dialog.test_sound_requested.connect(
+        lambda device: dialog.set_level_status(play_test_tone(device) or "You should hear a short tone.")
+    )
+    if any_microphone:
+        monitor.start(microphone or None)
+    else:
+        dialog.set_level_status("No microphone found: connect one to talk to Heron.")
+
+
+def _wire_server_check(dialog, controller) -> None:
+    """Test connection asks the server in a thread; its answer comes back while the dialog is open."""
     dialog.test_server_requested.connect(
         lambda url, token: threading.Thread(
             target=lambda: controller.server_checked.emit(check_server(url, token)), daemon=True
@@ -69,16 +90,6 @@ def open_settings_dialog(controller):
     )
     controller.server_checked.connect(dialog.show_server_status, Qt.ConnectionType.QueuedConnection)
     dialog.finished.connect(lambda _result: controller.server_checked.disconnect(dialog.show_server_status))
-    dialog.accepted.connect(lambda: controller.apply_settings(dialog.values()))
-    _preview_theme(dialog, controller)
-    controller.voice.attach_settings(dialog)  # the installed voices, with Preview
-    dialog.monitor = monitor
-    dialog.show()
-    if inputs:
-        monitor.start(settings.input_device or None)  # the meter moves from the start
-    else:
-        dialog.set_level_status("No microphone found: connect one to talk to Heron.")
-    return dialog
 
 
 def _preview_theme(dialog, controller) -> None:
