@@ -18,6 +18,7 @@ from engine.audio.resample import SAMPLE_RATE
 
 CHUNK_FRAMES = 2 * SAMPLE_RATE  # samples per read: a couple of seconds
 AHEAD = 3  # chunks read ahead: ~6 s, so a busy machine does not starve the sound device
+FIRST_FRAMES = SAMPLE_RATE // 2  # read at once, in the caller's thread (the window's): short, so quick
 _END = np.zeros(0, np.float32)
 
 
@@ -27,9 +28,10 @@ class SpanFeeder:
         self._total = round(recording.duration_s * SAMPLE_RATE)
         self._ready: queue.Queue[np.ndarray] = queue.Queue(maxsize=ahead)
         self._stop = threading.Event()
-        self._current, self._offset, self.ended = self._read(start_frame), 0, False  # sound at once
+        first = min(FIRST_FRAMES, chunk)
+        self._current, self._offset, self.ended = self._read(start_frame, first), 0, False  # sound at once
         self._worker = threading.Thread(
-            target=self._work, args=(start_frame + chunk,), name="heron-playback-read", daemon=True
+            target=self._work, args=(start_frame + first,), name="heron-playback-read", daemon=True
         )
         self._worker.start()
 
@@ -54,8 +56,8 @@ class SpanFeeder:
         self._stop.set()
         self._worker.join()
 
-    def _read(self, frame: int) -> np.ndarray:
-        end = min(frame + self._chunk, self._total)
+    def _read(self, frame: int, frames: int | None = None) -> np.ndarray:
+        end = min(frame + (frames or self._chunk), self._total)
         if frame >= end:
             return _END
         return self._recording.span(frame / SAMPLE_RATE, end / SAMPLE_RATE)
