@@ -425,7 +425,7 @@ def test_markdown_has_the_pieces(record: ConversationRecord):
         "meeting.wav",
         "(3:00:00)",
         "What happened?",
-        "- [1:02:05] a door slams",
+        "- [1:02:06] a door slams",  # 3725.5 s, rounded as the window's clock rounds it
         "- [00:12–00:20] two people <argue> & shout",
         "- so the meeting was tense",
         "- [2:30:00–2:30:01] impossible time *(past the end of the recording)*",
