@@ -193,10 +193,12 @@ def test_no_copy_when_the_disk_is_short(model_dir: Path, cache: Path, monkeypatc
     assert not copy_folder(cache, model_dir, "nf4").exists()
 
 
-def test_copies_of_a_removed_model_are_pruned(model_dir: Path, cache: Path, tiny_model: Path, tmp_path: Path):
-    load_model(model_dir, "nf4", "cpu", cache_dir=cache)
-    gone = copy_folder(cache, model_dir, "nf4")
-    shutil.rmtree(model_dir)
+def test_copies_of_a_removed_model_are_pruned(cache: Path, tiny_model: Path, tmp_path: Path):
+    hidden = Path(shutil.copytree(tiny_model, tmp_path / ".hidden-model"))  # its copy's folder is hidden too
+    load_model(hidden, "nf4", "cpu", cache_dir=cache)
+    gone = copy_folder(cache, hidden, "nf4")
+    assert quantized_cache.summary(cache).startswith("1 quantized copy")
+    shutil.rmtree(hidden)
     other = Path(shutil.copytree(tiny_model, tmp_path / "other"))
     load_model(other, "nf4", "cpu", cache_dir=cache)  # writing a copy prunes the orphans
     assert not gone.exists()

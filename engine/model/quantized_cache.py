@@ -197,18 +197,27 @@ def _alive(pid: int) -> bool:
 
 def prune(root: Path) -> None:
     """Drop the copies of models whose source folder is gone, so the cache does not outgrow them."""
-    for model_folder in Path(root).glob("*/"):
-        for copy in model_folder.glob("*/"):
-            try:
-                source = json.loads((copy / KEY_FILE).read_text(encoding="utf-8"))["key"]["source"]
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # find() judges these when they are asked for
-            if not Path(source).exists():
-                discard(copy, f"its source {source} is gone")
+    for copy in _copies(root):
+        try:
+            source = json.loads((copy / KEY_FILE).read_text(encoding="utf-8"))["key"]["source"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # find() judges these when they are asked for
+        if not Path(source).exists():
+            discard(copy, f"its source {source} is gone")
 
 
 def summary(root: Path) -> str:
     """How many copies there are, their size and where: for ``heron doctor``."""
-    copies = [c for c in Path(root).glob("*/*") if (c / KEY_FILE).is_file()]
+    copies = [c for c in _copies(root) if (c / KEY_FILE).is_file()]
     size = sum(f.stat().st_size for c in copies for f in c.iterdir() if f.is_file())
     return f"{len(copies)} quantized cop{'y' if len(copies) == 1 else 'ies'}, {size / 1e9:.1f} GB in {root}"
+
+
+def _copies(root: Path) -> list[Path]:
+    """Every copy's folder (``<root>/<model>/<precision>-<device>``), leftovers of writes aside."""
+    if not Path(root).is_dir():
+        return []
+    models = [m for m in Path(root).iterdir() if m.is_dir() and not m.name.startswith((".tmp-", ".old-"))]
+    return [
+        c for m in models for c in m.iterdir() if c.is_dir() and not c.name.startswith((".tmp-", ".old-"))
+    ]
