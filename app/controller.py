@@ -246,10 +246,12 @@ class Controller(QObject):
             self.window.banner.show_message(exc.message)
             self.session.new()
             return
+        self.turns.parts.forget()
         for turn in record.turns:
             view = self.window.chat.add_turn(turn.question)
             self.voice.restore_replay(view, turn.id)
             show_stored_turn(view, turn)
+            self.turns.parts.finished(turn.stats)  # a long answer's time: the next follow-up's estimate
         self.recordings.reload(self.session.recording)
 
     def reopen_last(self) -> None:

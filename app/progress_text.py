@@ -64,10 +64,16 @@ class PartsClock:
         return f"Listening part by part: {done} of {total} parts done · {duration_words(left)} left"
 
     def finished(self, stats: dict) -> None:
-        """An answer ended: a part-by-part one sets the estimate for the next follow-up."""
-        if stats.get("windows") and self._first_part_at is not None:
-            self.last_long_answer_s = self._clock() - self._first_part_at
+        """An answer ended (or a stored one was reopened): a part-by-part one sets the estimate
+        for the next follow-up, from its own ``total_s`` (ask to end) where it has one."""
+        if stats.get("windows"):
+            elapsed = self._clock() - self._first_part_at if self._first_part_at is not None else None
+            self.last_long_answer_s = stats.get("total_s") or elapsed or self.last_long_answer_s
         self._first_part_at = None
+
+    def forget(self) -> None:
+        """Another conversation: its own answers make the estimate."""
+        self.last_long_answer_s = self._first_part_at = None
 
     def follow_up_note(self, duration_s: float | None) -> str | None:
         """What a follow-up about a recording this long will cost, when that is long; else None."""

@@ -48,3 +48,15 @@ def test_duration_words():
         "about 1 h",
         "about 1 h 15 min",
     ]
+
+
+def test_a_reopened_long_answer_gives_the_estimate_from_its_own_time():
+    from app.progress_text import PartsClock
+
+    parts = PartsClock(FakeClock())
+    parts.finished({"windows": 4, "total_s": 250.0})  # as the history keeps a part-by-part answer
+    assert "about 4 min" in parts.follow_up_note(2 * 3600.0)
+    parts.finished({"finish": "stop", "total_s": 3.0})  # a short answer changes nothing
+    assert parts.last_long_answer_s == 250.0
+    parts.forget()
+    assert parts.follow_up_note(2 * 3600.0) is None
