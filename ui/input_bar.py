@@ -54,12 +54,7 @@ class InputBar(QWidget):
         layout.addWidget(self.text, 1)
         for widget in (self.think, self.send, self.mic, self.hands_free, self._meter_box(), self.stop):
             layout.addWidget(widget)
-        self._labels = {b: b.text() for b in (self.think, self.mic, self.hands_free, self.stop)}
-        self._compact = False
-        self._roomy_width = self._width_with_labels(layout)
-        for button in self._labels:
-            button.setMinimumWidth(button.iconSize().width() + 26)  # its icon alone
-            button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self._allow_icons_alone(layout)
 
     def _build_question(self) -> None:
         self.text = QLineEdit(placeholderText="Ask about the recording… (Enter to send)")
@@ -179,6 +174,15 @@ class InputBar(QWidget):
             self.text.clear()
 
     # -- narrow windows --------------------------------------------------------------------------
+    def _allow_icons_alone(self, layout) -> None:
+        """These buttons may shrink to their icon; below the room their labels need, they do."""
+        self._labels = {b: b.text() for b in (self.think, self.mic, self.hands_free, self.stop)}
+        self._compact = False
+        self._roomy_width = self._width_with_labels(layout)
+        for button in self._labels:
+            button.setMinimumWidth(button.iconSize().width() + 26)
+            button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
     def _width_with_labels(self, layout) -> int:
         """The bar's width with every label shown and QUESTION_ROOM for the question."""
         widgets = [layout.itemAt(i).widget() for i in range(1, layout.count())]
