@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 
 from app.models_panel import cpu_machine, gpu_machine, recommend
-from app.sound_check import LevelMonitor, device_names
+from app.sound_check import LevelMonitor, device_label, device_names
 from engine.errors import HeronError
 from engine.model.fit import available_ram
 from engine.model.registry import MODELS, installed_models
@@ -54,6 +54,13 @@ def machine_facts(models_dir: Path) -> tuple[MachineFacts, str]:
         installed=any(m.complete for m in installed_models(models_dir)),
     )
     return facts, model
+
+
+def _device_line(chosen: str, found: list[str]) -> str:
+    """The device as Settings names it: the chosen one, else the system's default."""
+    if not found:
+        return "none found"
+    return device_label(chosen) if chosen else "the system default (Tools → Settings → Sound to choose)"
 
 
 def _gpu_line(gpu) -> str:
@@ -138,9 +145,8 @@ class WelcomeFlow(QObject):
             self.monitor.stop()
             return
         inputs, outputs = device_names()
-        microphone = self.settings.input_device or (inputs[0] if inputs else "")
-        speaker = self.settings.output_device or (outputs[0] if outputs else "")
-        self.dialog.set_devices(microphone or "none found", speaker or "none found")
+        self.dialog.set_devices(_device_line(self.settings.input_device, inputs),
+                                _device_line(self.settings.output_device, outputs))  # fmt: skip
         if not inputs:
             self.dialog.set_sound_status("No microphone was found: connect one, or ask about files only.")
             return

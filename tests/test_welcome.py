@@ -80,6 +80,7 @@ def test_the_sound_page_names_the_devices_and_hello_reports_back(flow, qtbot):
     flow.dialog.show_page("sound")
     assert flow.dialog.microphone.text().startswith("Microphone: ")
     assert flow.dialog.speaker.text().startswith("Speaker: ")
+    assert "pulse" not in flow.dialog.microphone.text() + flow.dialog.speaker.text(), "names people know"
     flow.dialog.speaker_test.click()
     qtbot.waitUntil(lambda: "speak" in flow.dialog.sound_status.text() or "hear" in flow.dialog.sound_status.text(),
                     timeout=20000)  # fmt: skip
