@@ -172,8 +172,7 @@ def test_the_app_starts_with_the_conversation_left_open(qtbot, tiny_model):
 
 def test_switching_engines_then_quitting_ends_the_old_engine_cleanly(app, qtbot):
     window, controller = app
-    controller.ask("Hello?")
-    qtbot.waitUntil(lambda: idle(controller), timeout=60_000)
+    controller.engine.start()  # the engine's child process, as a first question starts it
     child = controller.engine.child.process
     controller.apply_settings({"engine": "server", "server_url": "http://127.0.0.1:9"})
     controller.shutdown()
