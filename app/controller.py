@@ -423,6 +423,7 @@ class Controller(QObject):
         if self.trainer is not None:
             self.trainer.shutdown()
         self.bridge.shutdown()
+        self.turns.close()
         for thread in self.retiring:
             thread.join()  # an old engine's child ends cleanly, not killed by the quit
         self.qsettings.setValue(LAST_CONVERSATION, self.conversation_id or 0)

@@ -140,6 +140,13 @@ class TypedTurns(QObject):
         if note:
             self.window.statusBar().showMessage(note)
 
+    def close(self) -> None:
+        """The app quits: answers still running end as stopped, with what had arrived, so the
+        history does not hold them as still being answered."""
+        for entry in list(self._asked):
+            self._apply(entry, Done.cancelled())
+        self._requests.clear()
+
     def leave_conversation(self) -> None:
         """Another conversation opens: answers still running end in the history, not in the chat."""
         for entry in self._asked:

@@ -229,3 +229,17 @@ def test_an_answer_that_stops_without_an_end_fails_visibly(qtbot, tiny_model):
     (stored,) = controller.store.get_conversation(summary.id).turns
     assert stored.state == TurnState.FAILED and stored.answer == "Half an ans"
     controller.shutdown()
+
+
+def test_quitting_while_answering_keeps_the_turn_as_stopped(app, qtbot):
+    window, controller = app
+    controller.settings.max_new_tokens = 20000
+    controller.ask("Tell me everything.")
+    qtbot.waitUntil(lambda: bool(window.chat.current.answer_text), timeout=60_000)
+    controller.shutdown()
+    from app import paths
+
+    with HistoryStore(paths.history_path()) as store:
+        (summary,) = store.list_conversations()
+        (stored,) = store.get_conversation(summary.id).turns
+    assert stored.state == TurnState.INTERRUPTED and stored.answer
