@@ -40,6 +40,7 @@ class RecordingFlow(QObject):
 
     def reload(self, recording: str | None) -> None:
         """A reopened conversation's recording, or none (with a notice) when its file is gone."""
+        self.cancel()  # a recording still opening was the previous conversation's
         if recording and Path(recording).is_file():
             self.load(recording)
             return

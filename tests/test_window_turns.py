@@ -243,3 +243,20 @@ def test_quitting_while_answering_keeps_the_turn_as_stopped(app, qtbot):
         (summary,) = store.list_conversations()
         (stored,) = store.get_conversation(summary.id).turns
     assert stored.state == TurnState.INTERRUPTED and stored.answer
+
+
+def test_a_conversation_opened_while_a_recording_opens_shows_its_own(app, qtbot, tones):
+    from PySide6.QtWidgets import QApplication
+
+    from app import paths
+
+    window, controller = app
+    with HistoryStore(paths.history_path()) as store:
+        plain = store.create_conversation("No recording", "tiny")
+        store.finish_turn(store.begin_turn(plain, "Hello?"), "Hi.", "", [], {"finish": "stop"})
+    window.recording_chosen.emit(str(tones))
+    controller.open_conversation(plain)  # before the recording has finished opening
+    controller.loader.wait(20)
+    QApplication.processEvents()  # what the loader sent, if anything, arrives
+    assert controller.recording is None and window.waveform.duration == 0
+    assert window.recording_label.text() == "No recording open"
