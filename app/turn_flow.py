@@ -119,7 +119,11 @@ class TypedTurns(QObject):
 
     def _apply(self, entry: list, event: Event) -> None:
         turn, view = entry
-        turn.on_event(event)
+        try:
+            turn.on_event(event)
+        except HistoryError as exc:  # a full disk, or its conversation deleted: the chat goes on
+            if view is not None:
+                self.window.banner.show_message(exc.message)
         ended = isinstance(event, (Done, Error))
         if ended:
             self._asked = deque(asked for asked in self._asked if asked is not entry)

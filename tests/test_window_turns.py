@@ -260,3 +260,17 @@ def test_a_conversation_opened_while_a_recording_opens_shows_its_own(app, qtbot,
     QApplication.processEvents()  # what the loader sent, if anything, arrives
     assert controller.recording is None and window.waveform.duration == 0
     assert window.recording_label.text() == "No recording open"
+
+
+def test_deleting_the_conversation_being_answered_ends_its_turn(app, qtbot):
+    window, controller = app
+    controller.settings.max_new_tokens = 20000
+    controller.ask("Tell me everything.")
+    qtbot.waitUntil(lambda: bool(window.chat.current.answer_text), timeout=60_000)
+    from app import paths
+    from engine.history.session import delete_conversation
+
+    delete_conversation(controller.store, controller.conversation_id, paths.spoken_dir())  # as Delete does
+    window.stop_requested.emit()
+    qtbot.waitUntil(lambda: not controller.turns.running, timeout=20_000)
+    assert window.input.send.isEnabled() and not window.input.stop.isEnabled()
