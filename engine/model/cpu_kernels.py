@@ -2,8 +2,9 @@
 
 bitsandbytes 0.50 runs 4-bit inference on an AVX512-BF16 CPU through one fused kernel on a
 weight layout of its own, which it converts to on a layer's first inference call: that
-conversion took most of a full-size model's first answer (minutes). ``pack_4bit`` converts
-at load instead, about 4× faster and with the same bytes. Calls of many tokens (a prefill)
+conversion took most of a full-size model's first answer (minutes). ``pack_4bit`` gives the
+same bytes about 4× faster (still on the first answer: a model loaded for training must keep
+bitsandbytes' standard layout, byte for byte). Calls of many tokens (a prefill)
 then take one of two kernels (``PREFILL_KERNELS``): the fused one, or the weight
 dequantized to bf16 and one bf16 matrix product (what AMX CPUs run fastest). Calls of a few
 tokens (decode) always take the fused kernel, which reads each weight once. 8-bit layers
@@ -125,9 +126,11 @@ def fast_forward_4bit(layer: bnb.nn.Linear4bit, x: torch.Tensor) -> torch.Tensor
     if not inference_call(layer, x):
         unpack(layer)
         return bnb.nn.Linear4bit.forward(layer, x)
+    if layer.support_avx512bf16_for_cpu:
+        pack(layer)  # on the first answer, not at load: a model loaded to be trained keeps its layout
     if layer.heron_prefill_kernel == "dequant" and tokens_of(x) >= PREFILL_MIN_TOKENS:
         return _bf16_linear(x, dequantize_4bit(layer), layer.bias)
-    return bnb.nn.Linear4bit.forward(layer, x)  # the fused kernel (bitsandbytes packs if we have not)
+    return bnb.nn.Linear4bit.forward(layer, x)  # the fused kernel on the packed weight
 
 
 def dequantize_4bit(layer: bnb.nn.Linear4bit) -> torch.Tensor:

@@ -2,16 +2,17 @@
 
 ``HERON_QUANT_PATH`` picks the path: ``fast`` (the default) or ``stock`` (bitsandbytes as it
 is). On the CPU the fast path gives bitsandbytes' layers the forward of
-engine/model/cpu_kernels.py (their type stays bitsandbytes'): 4-bit weights packed for the fused CPU kernel at load (not on the first answer), and a
-prefill kernel per precision (``HERON_PREFILL_KERNEL``: ``fused`` or ``dequant``; unset, the
-one measured fastest for the CPU at hand: ``dequant`` where the CPU has AMX, whose bf16
-matrix products outrun the fused kernel, else ``fused`` for 4 bits; 8 bits always
-dequantize). Decoding a token keeps bitsandbytes' own kernels, which read each weight once.
-On CUDA, bitsandbytes 0.50 already prefills through dequantize-then-GEMM (above 1536 tokens)
-and decodes with its fused kernels: the path stays stock there.
+engine/model/cpu_kernels.py (their type stays bitsandbytes'): 4-bit weights packed for the
+fused CPU kernel 4× faster than bitsandbytes packs them, a prefill kernel per precision
+(``HERON_PREFILL_KERNEL``: ``fused`` or ``dequant``; unset, the one measured fastest for the
+CPU at hand: ``dequant`` where the CPU has AMX, whose bf16 matrix products outrun the fused
+kernel, else ``fused`` for 4 bits; 8 bits always dequantize), and the fp32 audio encoder under
+bf16 autocast while answering. Decoding a token keeps bitsandbytes' own kernels, which read
+each weight once. On CUDA, bitsandbytes 0.50 already prefills through dequantize-then-GEMM
+(above 1536 tokens) and decodes with its fused kernels: the path stays stock there.
 
-``install`` is called once a model is built (engine/model/loading.py); training keeps
-working on those layers, which hand training calls to bitsandbytes unchanged.
+``install`` is called once a model is built (engine/model/loading.py); training keeps working
+on those layers, which hand training calls to bitsandbytes unchanged.
 """
 
 from __future__ import annotations
@@ -80,8 +81,6 @@ def _install_cpu(model: Any, precision: str) -> str:
     for module in model.modules():
         if isinstance(module, bnb.nn.Linear4bit):
             module.forward = types.MethodType(cpu_kernels.fast_forward_4bit, module)
-            if module.support_avx512bf16_for_cpu:
-                cpu_kernels.pack(module)
         elif isinstance(module, bnb.nn.Linear8bitLt):
             module.forward = types.MethodType(cpu_kernels.fast_forward_8bit, module)
         else:
