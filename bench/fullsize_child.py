@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIP = ROOT / "assets" / "sample-meeting.ogg"
 CLIP_S = 30
 LONG_S = 1800  # the 30-minute prefill on CUDA
+FLOOR_BYTES = 700 * 2**20  # the parent's watchdog stops a child when less than this is available
+NEEDS_GB = {"bf16": 17.5, "int8": 11.5, "nf4": 8.0}  # what a path needs available to start (CPU)
 FIXED_QUESTION = "Describe the recording in one sentence, then list every sound you can hear in it."
 
 _FAST = {"HERON_QUANT_PATH": "fast"}
@@ -31,8 +33,30 @@ PATHS = {
 }
 
 
+def available_bytes() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def claim_memory(precision: str, patience_s: float) -> str | None:
+    """Under the lock: wait for enough available memory, then cap this process's heap below it."""
+    deadline = time.monotonic() + patience_s
+    while available_bytes() < NEEDS_GB[precision] * 1e9:
+        if time.monotonic() > deadline:
+            return f"skipped: under {NEEDS_GB[precision]} GB available for {patience_s:.0f} s"
+        time.sleep(5)
+    cap = available_bytes() - FLOOR_BYTES
+    resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))  # an allocation past it fails, no OOM kill
+    return None
+
+
 def child_main(args) -> int:
     os.environ.update(PATHS[args.child]["env"])
+    if args.device == "cpu" and (why := claim_memory(PATHS[args.child]["precision"], args.patience)):
+        (args.out / f"{args.child}-{args.phase}.error").write_text(why)
+        return 1
     from engine.model.loading import load_model
 
     started = time.perf_counter()
