@@ -27,7 +27,8 @@ GPU_MARGIN = int(0.75 * GB)  # the CUDA context and activations …
 GPU_MARGIN_SHARE = 0.1  # … or this share of the weights, if more
 # The streamed quantized load (engine/model/streamed_load.py) peaks above the loaded weights by
 # the tensor being converted, read as stored beside its converted copy: about twice the largest
-# tensor as stored, and at most this much.
+# tensor as stored, and at most this much (the full-size nf4 load on a CPU: 1.0 GB above its
+# footprint and the interpreter's own memory).
 LOAD_SPIKE = int(1.5 * GB)
 # A prefill holds about four MLP-wide rows of activations per prompt token at its peak (measured
 # on Qwen2 layers: the gate, up and product rows and the attention's): for 30 minutes of audio
