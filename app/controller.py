@@ -118,6 +118,7 @@ class Controller(QObject):
         self.player.playing_changed.connect(w.playback.set_playing)
         self.player.notice.connect(w.banner.show_message)
         self.bridge.event.connect(self.on_event, QUEUED)
+        self.bridge.ask_over.connect(self.turns.request_over, QUEUED)  # after the answer's own events
         self.bridge.busy_changed.connect(self._bridge_busy, QUEUED)
         self.bridge.restarted.connect(self._engine_restarted, QUEUED)
 
@@ -174,8 +175,6 @@ class Controller(QObject):
 
     @Slot(bool)
     def _bridge_busy(self, busy: bool) -> None:
-        if not busy:
-            self.turns.request_over()  # after the request's own events, which came first
         self.turns.update_controls()
 
     @Slot(str)

@@ -274,3 +274,19 @@ def test_deleting_the_conversation_being_answered_ends_its_turn(app, qtbot):
     window.stop_requested.emit()
     qtbot.waitUntil(lambda: not controller.turns.running, timeout=20_000)
     assert window.input.send.isEnabled() and not window.input.stop.isEnabled()
+
+
+def test_a_load_that_ends_after_a_question_is_asked_never_ends_that_question(app, qtbot):
+    """A model load's own Done (queued behind the bridge's thread) belongs to the load, not the turn."""
+    from engine.requests import LoadRequest
+
+    window, controller = app
+    controller.bridge.load(LoadRequest(controller.model_choice()))
+    assert controller.bridge.wait(60)  # the load is over; its events wait in the queue, undelivered
+    controller.ask("What is said?")
+    qtbot.waitUntil(lambda: idle(controller), timeout=60_000)
+    turn = window.chat.current
+    assert turn.answer_text and "tokens" in turn.status.text(), turn.status.text()
+    (summary,) = controller.store.list_conversations()
+    (stored,) = controller.store.get_conversation(summary.id).turns
+    assert stored.state == TurnState.DONE and stored.answer == turn.answer_text
