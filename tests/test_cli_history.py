@@ -45,9 +45,9 @@ def test_ask_then_continue_then_export_and_delete(tiny_model: Path, recording: P
     exported = heron("history", "export", conversation, "--format", "json")
     record = json.loads(exported.stdout)
     assert [t["question"] for t in record["turns"]] == ["What happens?", "How many times?"]
-    out = tmp_path / "talk.vtt"
-    assert heron("history", "export", conversation, "--format", "vtt", "-o", str(out)).status == 0
-    assert out.read_text().startswith("WEBVTT")
+    out = tmp_path / "talk.md"
+    assert heron("history", "export", conversation, "--format", "md", "-o", str(out)).status == 0
+    assert out.read_text().startswith("# What happens?")
 
     with HistoryStore(paths.history_path()) as store:
         turn_ids = [turn.id for turn in store.get_conversation(int(conversation)).turns]
@@ -91,3 +91,20 @@ def test_a_killed_ask_keeps_its_question(tiny_model: Path, recording: Path, hero
     assert turn.question == "Tell me everything."
     assert turn.state.value == "interrupted"
     assert turn.answer, "the partial answer saved before the kill is kept"
+
+
+def test_subtitles_are_written_only_when_there_are_timed_steps(tmp_path: Path):
+    from engine.events import Step
+
+    with HistoryStore(paths.history_path()) as store:
+        untimed, turn = store.begin_conversation("No times", None, "What is it?")
+        store.finish_turn(turn, "A bell.", "", [], {})
+        timed, turn = store.begin_conversation("Times", None, "When?")
+        store.finish_turn(turn, "At [00:02].", "", [Step(1, 2.0, 3.0, "A bell at 2 s")], {})
+    empty = tmp_path / "empty.srt"
+    refused = heron("history", "export", str(untimed), "--format", "srt", "-o", str(empty))
+    assert refused.status == 2 and "no reasoning steps with times" in refused.stderr
+    assert not empty.exists(), "no empty subtitles file"
+    written = tmp_path / "times.srt"
+    assert heron("history", "export", str(timed), "--format", "srt", "-o", str(written)).status == 0
+    assert "00:00:02,000 --> 00:00:03,000" in written.read_text()

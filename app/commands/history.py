@@ -62,10 +62,18 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from app.exporting import render
+    from app.exporting import SUBTITLES, render
+    from engine.errors import HeronError
+    from engine.history.export import has_subtitles
 
     with _store(read_only=True) as store:
-        text = render(store.get_conversation(args.id), args.format)
+        record = store.get_conversation(args.id)
+    if args.format in SUBTITLES and not has_subtitles(record):  # never an empty subtitles file
+        raise HeronError(
+            f"conversation {args.id} has no reasoning steps with times, so {args.format} subtitles would be "
+            "empty: use --format md or json, or ask with --think to get timed steps."
+        )
+    text = render(record, args.format)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
         print(f"Wrote {args.output}", file=sys.stderr)
