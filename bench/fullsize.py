@@ -43,18 +43,24 @@ WIDTHS = (7, 7, 8, 7, 7, 6, 6, 6, 7, 9)  # the table's number columns
 
 
 def measure_bandwidth(device: str) -> float:
-    """Bytes/s read by summing a 2 GiB tensor with all threads (best of 5)."""
+    """Bytes/s of memory read with all threads: the best of summing a 2 GiB tensor and copying it
+    (a copy reads and writes: counted twice), best of 5 each."""
     import torch
 
     data = torch.ones(2**29, dtype=torch.float32, device=device)  # 2 GiB
-    best = float("inf")
-    for _ in range(5):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        data.sum().item()
-        best = min(best, time.perf_counter() - start)
-    return data.numel() * 4 / best
+    copy = torch.empty_like(data)
+    kernels = {"sum": (lambda: data.sum().item(), 1), "copy": (lambda: copy.copy_(data), 2)}
+    best = 0.0
+    for run, passes in kernels.values():
+        for _ in range(5):
+            if device == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            run()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            best = max(best, passes * data.numel() * 4 / (time.perf_counter() - start))
+    return best
 
 
 def run_child(args, name: str, phase: str, out: Path) -> dict:
@@ -101,15 +107,22 @@ def compare_logits(rows: dict, out: Path) -> None:
     reference = out / "bf16-logits.pt"
     if not reference.is_file():
         return
-    ref = torch.load(reference)
     for name, row in rows.items():
         mine = out / f"{name}-logits.pt"
-        if name != "bf16" and mine.is_file():
-            logits = torch.load(mine)
-            row["vs_bf16"] = {
-                "max_abs": round(float((logits - ref).abs().max()), 4),
-                "cos": round(float(torch.nn.functional.cosine_similarity(logits, ref, dim=0)), 5),
-            }
+        if name == "bf16" or not mine.is_file():
+            continue
+        logits = torch.load(mine)
+        row["vs_bf16"] = _difference(logits, torch.load(reference))
+        stock = out / f"{PATHS[name]['precision']}-stock-logits.pt"
+        if not name.endswith("-stock") and stock.is_file():
+            row["vs_stock_path"] = _difference(logits, torch.load(stock))
+
+
+def _difference(logits, reference) -> dict:
+    import torch
+
+    cos = torch.nn.functional.cosine_similarity(logits, reference, dim=0)
+    return {"max_abs": round(float((logits - reference).abs().max()), 4), "cos": round(float(cos), 5)}
 
 
 def add_bandwidth_share(rows: dict, bandwidth: float) -> None:
