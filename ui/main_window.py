@@ -190,9 +190,6 @@ class MainWindow(QMainWindow):
         self.engine_summary = QLabel(accessibleName="Model in use")  # model · precision · device · adapter
         self.engine_summary.setToolTip("The model answering, its precision, where it runs, and the adapter")
         self.statusBar().addPermanentWidget(self.engine_summary)
-        self.engine_summary = QLabel(accessibleName="Model in use")  # model · precision · device · adapter
-        self.engine_summary.setToolTip("The model answering, its precision, where it runs, and the adapter")
-        self.statusBar().addPermanentWidget(self.engine_summary)
         self.statusBar().addPermanentWidget(self.adapter_label)
         self.statusBar().addPermanentWidget(self.base_model_button)
         self.adapter_label.hide()
