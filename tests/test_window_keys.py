@@ -89,3 +89,26 @@ def test_space_plays_and_pauses_from_anywhere_but_a_text_box_or_a_button(app, qt
     with qtbot.waitSignal(window.input.send.clicked, timeout=1000):  # Space presses a focused button
         qtbot.keyClick(window.input.send, Qt.Key.Key_Space)
     assert not controller.player.playing
+
+
+def focus_after(window, qtbot, key: Qt.Key, presses: int):
+    """The widgets that hold the focus after each of ``presses`` presses of ``key``, from the question box."""
+    window.input.text.setFocus()
+    seen = []
+    for _ in range(presses):
+        qtbot.keyClick(window.focusWidget(), key)
+        seen.append(window.focusWidget())
+    return seen
+
+
+def test_tab_goes_from_the_question_box_to_ask_then_the_recording(app, qtbot, tmp_path: Path):
+    window, controller = app
+    clip = media.write_wav(tmp_path / "tones.wav", media.tone(seconds=4.0), 16000)
+    window.recording_chosen.emit(str(clip))
+    qtbot.waitUntil(lambda: controller.recording == str(clip), timeout=20_000)
+    for question in ("What do you hear?", "And then?"):  # answers and steps in the chat: focus stops too
+        controller.ask(question)
+        qtbot.waitUntil(lambda: window.input.send.isEnabled(), timeout=60_000)
+    activate(window, qtbot)
+    forward = focus_after(window, qtbot, Qt.Key.Key_Tab, 3)
+    assert forward == [window.input.send, window.waveform, window.playback.play_button]

@@ -216,12 +216,8 @@ class ConversationList(QWidget):
         self.undo_timer.start()
 
     def undo_delete(self) -> None:
-        if self._pending is None:
+        if (conversation := self._take_pending()) is None:
             return
-        conversation = self._pending[0]
-        self._pending = None
-        self.undo_timer.stop()
-        self.undo_strip.hide()
         self.set_conversations(self._summaries, self._current_id())
         for row, item_id in enumerate(self.ids()):
             if item_id == conversation:
@@ -230,14 +226,20 @@ class ConversationList(QWidget):
 
     def commit_pending_delete(self) -> None:
         """The undo time is over (or the app is closing): the app deletes it."""
-        if self._pending is None:
+        if (conversation := self._take_pending()) is None:
             return
+        self._summaries = [s for s in self._summaries if s.id != conversation]
+        self.delete_requested.emit(conversation)
+
+    def _take_pending(self) -> int | None:
+        """The conversation waiting to be deleted, if any, no longer waiting (the undo strip goes)."""
+        if self._pending is None:
+            return None
         conversation = self._pending[0]
         self._pending = None
         self.undo_timer.stop()
         self.undo_strip.hide()
-        self._summaries = [s for s in self._summaries if s.id != conversation]
-        self.delete_requested.emit(conversation)
+        return conversation
 
     def _current_id(self) -> int | None:
         item = self.list.currentItem()

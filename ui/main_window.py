@@ -7,6 +7,7 @@ controller (app/controller.py) decides what happens.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal
@@ -142,6 +143,20 @@ class MainWindow(QMainWindow):
         self.statusBar().setAccessibleName("Status")
         self._build_adapter_status()
         self.input.stop_requested.connect(self.stop_requested)
+        self._order_tabs()
+
+    def _order_tabs(self) -> None:
+        """From the question box, Tab reaches Ask, then the recording (waveform, play, fit), then the rest:
+        the chat's turns, made later, would otherwise come first."""
+        chain = [
+            self.input.text,
+            self.input.send,
+            self.waveform,
+            self.playback.play_button,
+            self.playback.fit_button,
+        ]
+        for before, after in pairwise(chain):
+            QWidget.setTabOrder(before, after)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
