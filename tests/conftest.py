@@ -16,18 +16,26 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test may use the network
 # A test module that may open, play into or record the virtual sound devices (or a window, which
 # can play a recording) shares them with every other such module.
 SHARES_SOUND = re.compile(r"virtual_sound|sounddevice|qtbot|voice|[Pp]layer|speaker|microphone")
+MODULE_FIXTURE = re.compile(r"""scope=["']module["']""")
 
 
 @cache
-def shares_sound(module_path: Path) -> bool:
-    return bool(SHARES_SOUND.search(module_path.read_text(encoding="utf-8")))
+def worker_group(module_path: Path) -> str | None:
+    """The xdist group a module's tests must share a worker in, if any."""
+    text = module_path.read_text(encoding="utf-8")
+    if SHARES_SOUND.search(text):
+        return "sound"
+    if MODULE_FIXTURE.search(text):  # built once per worker, so one worker (the bundle takes minutes)
+        return module_path.stem
+    return None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist's ``--dist loadgroup`` the sound-sharing tests run on one worker, in turn."""
+    """Under pytest-xdist's ``--dist loadgroup``: the sound-sharing tests run on one worker, in turn,
+    and a module with module-scoped fixtures stays on one worker."""
     for item in items:
-        if shares_sound(item.path):
-            item.add_marker(pytest.mark.xdist_group("sound"))
+        if group := worker_group(item.path):
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True)
