@@ -77,6 +77,7 @@ class VoiceBridge(QObject):
         self._hands_free = False
         self._talking = False
         self._closing = False
+        self._abandoned = False  # closed while its loop was still opening: that loop must not serve
         self._last_active = time.monotonic()
         self._idle = QTimer(self, interval=1000)
         self._idle.timeout.connect(self._close_if_idle)
@@ -171,6 +172,7 @@ class VoiceBridge(QObject):
         """Close the loop (the microphone and the speaker); hands-free ends."""
         with self._lock:
             self._hands_free = self._talking = False
+            self._abandoned = self._opening  # a loop still being built is closed as soon as it is
             self._close_loop()
 
     def shutdown(self) -> None:
@@ -197,7 +199,7 @@ class VoiceBridge(QObject):
     def _open(self) -> None:
         if self._opening or self.loop is not None:
             return
-        self._opening = True
+        self._opening, self._abandoned = True, False
         self._worker = threading.Thread(target=self._run, name="heron-voice-bridge", daemon=True)
         self._worker.start()
 
@@ -256,6 +258,11 @@ class VoiceBridge(QObject):
             return None
         with self._lock:
             self._opening = False
+            if self._abandoned:  # closed (or shut down) while it opened: never serve from a closed bridge
+                self._abandoned = False
+                loop.close()
+                self.open_changed.emit(False)
+                return None
             self.loop = loop
             loop.set_hands_free(self._hands_free)
             if self._talking:

@@ -141,3 +141,14 @@ def test_a_missing_device_and_voice_give_notices_and_fall_back(app, qtbot, sound
     assert any("heron models download kokoro" in n and "Piper instead" in n for n in notices), notices
     assert window.banner.isVisible()
     assert controller.voice.bridge.loop.voice.name == "piper"  # the next voice in Heron's order
+
+
+def test_closing_the_voice_while_it_opens_leaves_no_loop_listening(app, qtbot):
+    """A close (or the app's shutdown) that comes while the microphone is still being opened wins:
+    the loop built meanwhile is closed, never left serving a bridge that is gone."""
+    _, controller = app
+    bridge = controller.voice.bridge
+    bridge.set_hands_free(True)  # opens the loop in the bridge's worker thread
+    bridge.close()  # before that loop exists
+    assert not bridge.wait_open(5.0)
+    assert bridge.loop is None

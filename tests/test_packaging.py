@@ -70,7 +70,16 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path):
     assert launcher_exec(tmp_path / "share") == f"{heron} open %f"
 
 
-def test_the_bundle_runs_with_no_venv_on_path(bundle: Path, tmp_path: Path, tiny_model: Path):
+def test_the_bundle_runs_with_no_venv_on_path_and_its_tarball_installs_and_uninstalls(
+    bundle: Path, tmp_path: Path, tiny_model: Path
+):
+    """One test for both, so the bundle is built once even when pytest-xdist would tear it down between tests."""
+    assert_bundle_runs(bundle, tmp_path / "run", tiny_model)
+    assert_tarball_round_trip(bundle, tmp_path / "install")
+
+
+def assert_bundle_runs(bundle: Path, tmp_path: Path, tiny_model: Path) -> None:
+    tmp_path.mkdir()
     heron = bundle / "heron" / "heron"
     assert run([heron, "--version"], bare_env(tmp_path)).stdout.startswith("heron ")
     assert_self_test_passes(heron, tmp_path)
@@ -92,7 +101,8 @@ def test_the_bundle_runs_with_no_venv_on_path(bundle: Path, tmp_path: Path, tiny
     assert "PyInstaller bootloader" in (bundle / "heron" / "THIRD-PARTY.md").read_text(encoding="utf-8")
 
 
-def test_the_tarball_installs_and_uninstalls_cleanly(bundle: Path, tmp_path: Path):
+def assert_tarball_round_trip(bundle: Path, tmp_path: Path) -> None:
+    tmp_path.mkdir()
     tarball = next(bundle.glob("heron-*-linux-*-cpu.tar.gz"))
     with tarfile.open(tarball) as packed:
         packed.extractall(tmp_path / "unpacked", filter="tar")
