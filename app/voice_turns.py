@@ -35,6 +35,7 @@ class VoiceTurns(QObject):
                                   controller.model_choice, controller.session, self)  # fmt: skip
         self.bridge.config = VoiceConfig.from_settings(controller.settings)
         self.open_turns: deque = deque()  # views of turns asked aloud, answer not finished (oldest first)
+        self._shut = False  # the app quit: events still queued find the history closed, so they are dropped
         self._connect()
         self.bridge.check_available()
 
@@ -86,6 +87,8 @@ class VoiceTurns(QObject):
     # -- events --------------------------------------------------------------------------------
     @Slot(object)
     def on_event(self, event: Event) -> None:
+        if self._shut:
+            return
         bar = self.window.input
         if isinstance(event, InputLevel):
             bar.set_level((event.db - METER_FLOOR_DB) / -METER_FLOOR_DB)
@@ -197,4 +200,5 @@ class VoiceTurns(QObject):
         self.window.input.set_hearing(False)
 
     def shutdown(self) -> None:
+        self._shut = True
         self.bridge.shutdown()
