@@ -73,6 +73,7 @@ class FakeSpeaker:
         self.played: list[tuple[np.ndarray, int]] = []
         self.stops = 0
         self.paused = False
+        self._paused_at = 0.0
         self._until = 0.0
         self._lock = threading.Lock()
         self.latency_s = 0.0
@@ -110,9 +111,15 @@ class FakeSpeaker:
 
     def pause(self) -> None:
         self.paused = True
+        self._paused_at = time.monotonic()
 
     def resume(self) -> None:
         self.paused = False
+
+    @property
+    def sound_until(self) -> float:
+        """When the last sample played so far is heard: paused, the speaker went quiet then."""
+        return self._paused_at if self.paused else min(self._until, time.monotonic())
 
     @property
     def busy(self) -> bool:

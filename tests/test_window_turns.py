@@ -272,8 +272,15 @@ def test_deleting_the_conversation_being_answered_ends_its_turn(app, qtbot):
 
     delete_conversation(controller.store, controller.conversation_id, paths.spoken_dir())  # as Delete does
     window.stop_requested.emit()
-    qtbot.waitUntil(lambda: not controller.turns.running, timeout=20_000)
-    assert window.input.send.isEnabled() and not window.input.stop.isEnabled()
+    # The turn ends first; the bridge says it is free a moment later (a queued signal).
+    qtbot.waitUntil(
+        lambda: (
+            not controller.turns.running
+            and window.input.send.isEnabled()
+            and not window.input.stop.isEnabled()
+        ),
+        timeout=20_000,
+    )
 
 
 def test_a_load_that_ends_after_a_question_is_asked_never_ends_that_question(app, qtbot):

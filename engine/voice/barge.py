@@ -25,7 +25,8 @@ BARGE_LEVEL = 10 ** (-50 / 20)  # without echo cancellation: this loud while Her
 BARGE_FRAMES = 2  # ... for this many 10 ms frames in a row: pause the speaker
 DOUBLE_TALK_FRAMES = 2  # with it: the double-talk test's verdict for this many frames in a row
 BARGE_CONFIRM_S = 0.6  # no speech confirmed within this (and quiet): resume speaking
-ECHO_TAIL_S = 0.35  # after a pause, echo of what was on its way has died out (and the detector noticed)
+ECHO_TAIL_S = 0.35  # after a pause, echo of what was on its way has died out (and the detector noticed),
+# beyond the echo path's own delay (a sound server's buffering can make it hundreds of milliseconds)
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,20 @@ class Pause:
 
     onset_s: float  # stream time the voice began
     at: float  # monotonic time of the pause
-    stream_s: float  # stream time of the pause
 
 
 class BargeWatch:
-    def __init__(self, player, detector: TurnDetector, wall_of: Callable[[float], float]):
+    def __init__(
+        self,
+        player,
+        detector: TurnDetector,
+        wall_of: Callable[[float], float],
+        echo_delay_s: Callable[[], float] = lambda: 0.0,
+    ):
         self.player = player
         self.detector = detector
         self._wall_of = wall_of  # stream time -> the monotonic time it was captured
+        self._echo_delay_s = echo_delay_s  # how long the speaker takes to reach the microphone
         self.pause: Pause | None = None
         self._voice_frames = 0  # consecutive 10 ms frames that seemed to hold a voice while Heron speaks
 
@@ -62,12 +69,12 @@ class BargeWatch:
         for index, voice in enumerate(frames):
             self._voice_frames = self._voice_frames + 1 if voice else 0
             if self._voice_frames >= needed:
-                self.pause_for(fed_s - (len(frames) - index + needed - 1) * FRAME / SAMPLE_RATE, fed_s)
+                self.pause_for(fed_s - (len(frames) - index + needed - 1) * FRAME / SAMPLE_RATE)
                 return
 
-    def pause_for(self, onset_s: float, fed_s: float) -> None:
+    def pause_for(self, onset_s: float) -> None:
         self.player.pause()
-        self.pause = Pause(onset_s, time.monotonic(), fed_s)
+        self.pause = Pause(onset_s, time.monotonic())
         self._voice_frames = 0
 
     def settle(self, fed_s: float) -> BargeIn | None:
@@ -76,7 +83,9 @@ class BargeWatch:
         pause, detector = self.pause, self.detector
         if pause is None:
             return None
-        if detector.state == "speaking" and detector.voice_end_s >= pause.stream_s + ECHO_TAIL_S:
+        # Voice heard longer after the speaker fell silent than its echo lasts is the user's.
+        tail = self.echo_tail_s()
+        if detector.state == "speaking" and self._wall_of(detector.voice_end_s) >= self.quiet_since() + tail:
             self.pause = None
             self.player.stop()
             stop_ms = (pause.at - self._wall_of(pause.onset_s) + self.player.latency_s) * 1000
@@ -84,14 +93,18 @@ class BargeWatch:
         if (
             time.monotonic() - pause.at > BARGE_CONFIRM_S
             and detector.state != "speaking"
-            and (detector.state == "idle" or detector.voice_end_s < fed_s - ECHO_TAIL_S)
+            and (detector.state == "idle" or detector.voice_end_s < fed_s - tail)
         ):
             self.pause = None
             self.player.resume()
         return None
 
+    def echo_tail_s(self) -> float:
+        """How long after the speaker falls silent its echo may still be heard."""
+        return ECHO_TAIL_S + self._echo_delay_s()
+
     def quiet_since(self) -> float | None:
         """When the speaker went quiet (what was buffered included), if it is; None while it plays."""
-        if self.pause is not None:
-            return self.pause.at + self.player.latency_s
+        if self.pause is not None:  # the block in flight when it paused is still heard
+            return max(self.pause.at, self.player.sound_until)
         return None if self.player.busy else self.player.silent_since

@@ -30,7 +30,7 @@ from collections import deque
 import numpy as np
 
 from engine.audio import SAMPLE_RATE
-from engine.voice.doubletalk import DoubleTalk
+from engine.voice.doubletalk import MAX_DELAY, DoubleTalk
 from engine.voice.resampler import LiveResampler
 
 RATE = SAMPLE_RATE
@@ -39,6 +39,7 @@ FRAME_S = FRAME / RATE
 _MAX_REFERENCE_S = 2.0  # far-end audio kept unconsumed before the oldest is dropped
 GATE_DB = 18.0
 LEAD_S = 0.12
+MAX_ECHO_DELAY_S = MAX_DELAY / RATE
 _FAR_ACTIVE_RMS = 10 ** (-50 / 20)  # far end louder than -50 dBFS counts as the speaker playing
 _FAR_HOLD_S = 0.4  # the echo outlasts the far end by the path delay and the room's reverb
 _HISTORY_S = 1.0  # far end kept to line up with the microphone for the double-talk test
@@ -128,6 +129,16 @@ class EchoCanceller:
             out[start : start + FRAME] = cleaned
         self._near_rest = near[whole:]
         return self._keep_length(out, len(mic))
+
+    def echo_delay_s(self) -> float:
+        """The echo path's delay beyond the streams' timestamps: what the double-talk test found,
+        the longest it looks for until it knows (a busy sound server can buffer that much)."""
+        talk = self.double_talk
+        if not self.enabled or talk.hears_echo is False:
+            return 0.0
+        if talk.hears_echo is None or talk.delay is None:
+            return MAX_ECHO_DELAY_S
+        return talk.delay / RATE
 
     def take_near_end(self) -> list[bool]:
         """Per 10 ms frame processed since the last call: did it hold someone talking over the speaker?"""

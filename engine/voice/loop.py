@@ -44,7 +44,7 @@ from engine.speech.chunker import ChunkerOptions, SentenceChunker
 from engine.speech.spoken import spoken_form
 from engine.speech.tts import Voice, pause_after
 from engine.voice.answer import AnswerJob, SpokenAnswer, voice_timings
-from engine.voice.barge import ECHO_TAIL_S, BargeWatch
+from engine.voice.barge import BargeWatch
 from engine.voice.capture import RATE, Capture, DeviceLostError
 from engine.voice.devices import SoundDevice
 from engine.voice.echo import EchoCanceller
@@ -119,7 +119,7 @@ class VoiceLoop:
         self._listener: threading.Thread | None = None
         self._fed_s = 0.0  # 16 kHz stream time fed to the detector
         # While paused for a possible barge-in: (onset stream time, when paused, stream time when paused).
-        self.barge = BargeWatch(player, self.detector, self._wall_of)
+        self.barge = BargeWatch(player, self.detector, self._wall_of, self.echo.echo_delay_s)
         self._confirmed = False  # the detector's current turn was reported (SpeechStarted)
         self._recent: deque[np.ndarray] = deque()
         self._ptt: list[np.ndarray] | None = None
@@ -340,7 +340,7 @@ class VoiceLoop:
         if not self.echo.enabled:
             return False  # the canceller passes the microphone through anyway
         quiet_since = self.barge.quiet_since()
-        return quiet_since is not None and block_start >= quiet_since + ECHO_TAIL_S
+        return quiet_since is not None and block_start >= quiet_since + self.barge.echo_tail_s()
 
     def _keep_recent(self, samples: np.ndarray) -> None:
         if self._ptt is not None:
@@ -404,16 +404,21 @@ class VoiceLoop:
             return
         if self._speaking() and self.barge.pause is None:
             self.barge.pause_for(
-                event.at_s - CHUNK / RATE, self._fed_s
+                event.at_s - CHUNK / RATE
             )  # silence first; decide whether it was speech after
 
     def _on_blip(self, event: VadEvent) -> None:
         pass  # while paused for the user, ``_settle_barge`` decides when to resume
 
     def _on_started(self, event: VadEvent) -> None:
-        if self.barge.pause is None:
-            self._confirm_turn(event.at_s)
-        # else: Heron was speaking; ``_settle_barge`` confirms the turn once it is surely not echo
+        if self.barge.pause is not None:
+            return  # Heron was speaking; ``_settle_barge`` confirms the turn once it is surely not echo
+        if self._speaking():
+            # A voice over Heron's that the double-talk test took for echo: the canceller let
+            # some through (its delay jumped, say). Only a voice outlasting the echo is the user.
+            self.barge.pause_for(event.at_s)
+            return
+        self._confirm_turn(event.at_s)
 
     def _on_pause(self, event: VadEvent) -> None:
         if not self._confirmed:

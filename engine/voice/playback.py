@@ -71,6 +71,7 @@ class Player:
         self._frames_out = 0  # samples handed to the device so far
         self.silent_since = time.monotonic()  # when the speaker last went quiet
         self.latency_s = 0.0  # the device's output latency, as the stream reports it
+        self.sound_until = 0.0  # monotonic time at which the last sample played so far is heard
         self.underruns = 0  # blocks the device ran out of sound before (a starved callback)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -156,6 +157,8 @@ class Player:
         self._frames_out += frames
         with self._lock:
             filled = 0 if self._paused else self._fill(out, frames, heard_at)
+            if filled:
+                self.sound_until = heard_at + filled / self.rate
             if not self._segments and not self._paused:
                 if self.busy:
                     self.silent_since = heard_at + filled / self.rate
