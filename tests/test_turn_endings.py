@@ -48,7 +48,11 @@ def test_a_signal_during_heron_ask_stops_the_answer_and_keeps_it(signum, tiny_mo
         lines.append(ask.stdout.readline())
         assert lines[-1], f"heron ask ended early: {ask.stderr.read()}"
     ask.send_signal(signum)
-    out, _ = ask.communicate(timeout=30)
+    # Read on through the same buffered reader: communicate() reads the raw pipe and would miss
+    # what readline() had already buffered past the last line it returned.
+    out = ask.stdout.read()
+    ask.wait(timeout=30)
+    ask.stderr.close()
     events = [json.loads(line) for line in [*lines, *out.splitlines()] if line.strip()]
     assert ask.returncode == 130
     assert events[-1]["type"] == "done" and events[-1]["stats"]["finish"] == "cancelled"
