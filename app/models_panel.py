@@ -50,7 +50,9 @@ def recommend(machines: list[Machine]) -> tuple[str, str, str]:
     would load it (engine/model/fit.py), with the speed to expect; precision "" when nothing fits."""
     title = MODELS["think"].title
     try:
-        fit = choose([(machine, published_figures(machine.kind)) for machine in machines])
+        fit = choose(
+            [(machine, published_figures(machine.kind, machine.bf16_native)) for machine in machines]
+        )
     except OutOfMemoryError as exc:
         return (
             "think",

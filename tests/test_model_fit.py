@@ -21,7 +21,7 @@ def gpu(free_gb: float, bf16: bool = True) -> Machine:
 
 
 def af_next(*machines: Machine) -> list[tuple[Machine, fit.ModelFigures]]:
-    return [(machine, published_figures(machine.kind)) for machine in machines]
+    return [(machine, published_figures(machine.kind, machine.bf16_native)) for machine in machines]
 
 
 def test_the_kv_cache_of_30_minutes_is_the_published_figure():
@@ -37,8 +37,9 @@ def test_the_kv_cache_of_30_minutes_is_the_published_figure():
         (cpu(40), "bf16", 30),  # the whole 30 min window: weights, its KV cache and its prefill
         (cpu(22.5), "bf16", 12.5),  # a 24 GB machine with AMX / AVX-512 BF16: bf16, 12.5 min at a time
         (cpu(22.5, bf16=False), "int8", 10.5),  # no bf16 in hardware: the quantized weights
-        (cpu(18), "nf4", 8),  # nothing holds 10 min: the precision holding the most
-        (cpu(14.5), "nf4", 2.5),  # a 16 GB machine: short windows
+        (cpu(18), "int8", 19),  # a quantized model's other parts in bf16 where the CPU computes it
+        (cpu(14.5), "nf4", 18),  # a 16 GB machine
+        (cpu(14.5, bf16=False), "nf4", 2.5),  # ... whose CPU lacks bf16: fp32 parts, short windows
         (gpu(79), "bf16", 30),
         (gpu(23.5), "bf16", 15.5),  # bf16 holding 10 min or more beats int8 holding 30
         (gpu(15), "int8", 11),
@@ -53,9 +54,11 @@ def test_the_largest_precision_that_fits_is_chosen(machine: Machine, precision: 
 
 
 def test_a_prefill_and_a_quantizing_load_are_counted():
-    figures = published_figures("cpu")
-    whole = fit.assess(figures, cpu(40), "nf4")  # fp32 activations on the CPU
+    figures = published_figures("cpu", bf16_native=False)
+    whole = fit.assess(figures, cpu(40, bf16=False), "nf4")  # fp32 activations on a CPU without bf16
     assert whole.activations == pytest.approx(14.3e9, rel=0.01)  # 30 min and its text: 47,048 tokens × 4 rows
+    in_bf16 = fit.assess(published_figures("cpu", bf16_native=True), cpu(40), "nf4")
+    assert in_bf16.activations == pytest.approx(whole.activations / 2, rel=0.01)
     assert whole.needed == whole.weights + whole.margin + whole.kv_cache + whole.activations
     short = fit.assess(figures, cpu(40), "nf4", 30)
     assert short.kv_cache + short.activations < fit.LOAD_SPIKE  # loading is then the peak
@@ -98,8 +101,9 @@ def test_unknown_free_memory_refuses_nothing():
 
 
 def test_a_16_gb_machine_is_told_what_it_would_need():
+    assert choose(af_next(cpu(13))).precision == "nf4"  # bf16 parts: 3.5 GB less than fp32 ones
     with pytest.raises(OutOfMemoryError) as info:
-        choose(af_next(cpu(13)))
+        choose(af_next(cpu(13, bf16=False)))
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith("The model does not fit in memory: in nf4 on the CPU it needs about 13.3 GB")
@@ -112,7 +116,7 @@ def test_a_16_gb_machine_is_told_what_it_would_need():
 
 def test_both_machines_are_in_the_refusal():
     with pytest.raises(OutOfMemoryError) as info:
-        choose(af_next(gpu(6), cpu(13)))
+        choose(af_next(gpu(6), cpu(13, bf16=False)))
     message = str(info.value)
     assert "in nf4 on the GPU it needs about 9.1 GB" in message
     assert "6.0 GB of GPU memory on Test GPU is available; in nf4 on the CPU" in message
@@ -134,7 +138,7 @@ def test_a_precision_asked_for_that_does_not_fit_names_the_one_that_does():
 
 
 def test_a_known_short_recording_needs_less_and_a_long_one_is_told_how_much_fits():
-    machine = cpu(14)
+    machine = cpu(14, bf16=False)
     assert choose(af_next(machine), audio_s=60).precision == "nf4"
     with pytest.raises(
         OutOfMemoryError, match="for 30 min of audio.*Ask about at most 2 min of audio at a time"
@@ -183,7 +187,7 @@ def test_the_model_manager_recommends_what_the_engine_would_load():
 def test_the_model_manager_says_when_nothing_fits():
     from app.models_panel import recommend
 
-    model, precision, advice = recommend([cpu(13)])
+    model, precision, advice = recommend([cpu(13, bf16=False)])
     assert (model, precision) == ("think", "")
     assert advice.startswith(
         "Recommended: AF-Next Think, but not on this machine as it is. The model does not fit"

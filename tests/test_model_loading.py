@@ -14,6 +14,7 @@ import torch
 from engine.errors import DeviceError, ModelError, ModelMissingError, OutOfMemoryError, RequestError
 from engine.model import fit, loading
 from engine.model.loading import PRECISIONS, TensorInfo, load_model
+from engine.model.precision import QUANTIZED, cpu_has_bf16
 
 LANGUAGE_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -61,8 +62,27 @@ def test_every_precision_loads_and_generates_on_cpu(tiny_dir: Path, precision: s
     assert (loaded.precision, loaded.device, loaded.path) == (precision, "cpu", tiny_dir)
     assert not loaded.model.training
     assert loaded.param_bytes > 0 and loaded.load_seconds > 0
-    assert loaded.dtype == (torch.bfloat16 if precision == "bf16" else torch.float32)
+    # A quantized model's other parts are bf16 where the CPU computes bf16 (engine/model/precision.py).
+    bf16 = precision == "bf16" or (precision in QUANTIZED and cpu_has_bf16())
+    assert loaded.dtype == (torch.bfloat16 if bf16 else torch.float32)
     assert loaded.model.model.audio_tower.conv1.weight.dtype == loaded.dtype
+    assert generate_tokens(loaded) >= 10
+
+
+@pytest.mark.parametrize("precision", QUANTIZED)
+def test_a_cpu_without_bf16_keeps_a_quantized_models_other_parts_in_fp32(
+    tiny_dir: Path, precision: str, monkeypatch: pytest.MonkeyPatch
+):
+    from engine.model import precision as precisions
+
+    monkeypatch.setattr(precisions, "cpu_has_bf16", lambda: False)
+    loaded = load_model(tiny_dir, precision=precision, device="cpu")
+    assert loaded.dtype == torch.float32
+    assert (
+        loaded.model.lm_head.weight.dtype
+        == loaded.model.model.audio_tower.conv1.weight.dtype
+        == torch.float32
+    )
     assert generate_tokens(loaded) >= 10
 
 

@@ -128,5 +128,5 @@ def test_peak_memory_stays_near_the_footprint(tiny_model: Path, wide_model: Path
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     for precision, seen in figures.items():
-        assert seen["footprint"] > 200 * MB, precision  # big enough to measure
+        assert seen["footprint"] > 100 * MB, precision  # big enough to measure (its other parts bf16 or fp32)
         assert seen["peak"] <= seen["footprint"] + ALLOWANCE, (precision, seen)

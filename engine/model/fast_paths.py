@@ -6,8 +6,7 @@ engine/model/cpu_kernels.py (their type stays bitsandbytes'): 4-bit weights pack
 fused CPU kernel 4× faster than bitsandbytes packs them, a prefill kernel per precision
 (``HERON_PREFILL_KERNEL``: ``fused`` or ``dequant``; unset, the one measured fastest for the
 CPU at hand: ``dequant`` where the CPU has AMX, whose bf16 matrix products outrun the fused
-kernel, else ``fused`` for 4 bits; 8 bits always dequantize), and the fp32 audio encoder under
-bf16 autocast while answering. Decoding a token keeps bitsandbytes' own kernels, which read
+kernel, else ``fused`` for 4 bits; 8 bits always dequantize). Decoding a token keeps bitsandbytes' own kernels, which read
 each weight once. On CUDA, bitsandbytes 0.50 already prefills through dequantize-then-GEMM
 (above 1536 tokens) and decodes with its fused kernels: the path stays stock there.
 
@@ -77,7 +76,6 @@ def _install_cpu(model: Any, precision: str) -> str:
 
     kernel = prefill_kernel(precision)
     started, swapped = time.perf_counter(), 0
-    encode_audio_in_bf16(model)
     for module in model.modules():
         if isinstance(module, bnb.nn.Linear4bit):
             module.forward = types.MethodType(cpu_kernels.fast_forward_4bit, module)
@@ -90,23 +88,3 @@ def _install_cpu(model: Any, precision: str) -> str:
     log.info("fast %s path: %d layers, prefill %s, in %.1f s", precision, swapped, kernel,
              time.perf_counter() - started)  # fmt: skip
     return f"fast-{kernel}"
-
-
-def encode_audio_in_bf16(model: Any) -> None:
-    """Answers run the (unquantized, fp32) audio encoder under bf16 autocast: about twice as fast
-    on a bf16-capable CPU. Only under ``torch.inference_mode`` (generation): the trainer's encoder
-    calls stay fp32."""
-    import torch
-
-    tower = model.get_submodule("model.audio_tower")
-    current = tower.forward  # maybe already wrapped (engine/model/encoder_groups.py)
-
-    def forward(*args, **kwargs):
-        if not torch.is_inference_mode_enabled():
-            return current(*args, **kwargs)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            output = current(*args, **kwargs)
-        output.last_hidden_state = output.last_hidden_state.to(tower.conv1.weight.dtype)
-        return output
-
-    tower.forward = forward

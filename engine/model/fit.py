@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import OutOfMemoryError
-from engine.model.precision import COMPUTE_BYTES, QUANTIZED, compute_dtype_name
+from engine.model.precision import COMPUTE_BYTES, QUANTIZED, compute_dtype_name, cpu_has_bf16
 
 GB = 1e9
 AUDIO_TOKENS_PER_S = 25  # 750 audio tokens per 30 s window
@@ -40,16 +40,16 @@ FP32_MAX_PARAMS = 1_000_000_000  # above this fp32 only doubles the memory: neve
 # Decoding reads every weight once a token, so memory bandwidth bounds its speed. Modest figures:
 # two cores of a laptop-class CPU, a consumer GPU.
 BANDWIDTH = {"cpu": 12 * GB, "cuda": 300 * GB}
-CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}  # x86 and Arm names in /proc/cpuinfo
 WAY_OUT = (
     "close other programs, or run the model on a GPU machine with `heron serve` and connect with --server"
 )
 
 # AF-Next as published (8.27 B parameters: Qwen2.5-7B and AF-Whisper), for advice before a
 # download: estimate_tensors_bytes of its shapes (tests hold the two together).
+# By the dtype of a quantized model's unquantized parts (engine/model/precision.py).
 PUBLISHED_WEIGHTS = {
-    "cpu": {"nf4": 10.35e9, "int8": 13.51e9, "bf16": 16.54e9, "fp32": 33.08e9},
-    "cuda": {"nf4": 6.86e9, "int8": 10.02e9, "bf16": 16.54e9, "fp32": 33.08e9},
+    "bf16": {"nf4": 6.86e9, "int8": 10.02e9, "bf16": 16.54e9, "fp32": 33.08e9},
+    "fp32": {"nf4": 10.35e9, "int8": 13.51e9, "bf16": 16.54e9, "fp32": 33.08e9},
 }
 PUBLISHED_PARAMS = 8_270_000_000
 PUBLISHED_TEXT_CONFIG = {
@@ -141,9 +141,11 @@ def prefill_values_per_token(text_config: dict) -> int:
     return PREFILL_ROWS * text_config["intermediate_size"]
 
 
-def published_figures(kind: str) -> ModelFigures:
-    """AF-Next as published, on ``kind`` ("cpu" or "cuda"): for advice before a download."""
-    weights = {p: int(b) for p, b in PUBLISHED_WEIGHTS[kind].items()}
+def published_figures(kind: str, bf16_native: bool | None = None) -> ModelFigures:
+    """AF-Next as published, on ``kind`` ("cpu" or "cuda"; ``bf16_native`` as for
+    ``compute_dtype_name``): for advice before a download."""
+    parts = compute_dtype_name(QUANTIZED[0], kind, bf16_native)
+    weights = {p: int(b) for p, b in PUBLISHED_WEIGHTS[parts].items()}
     kv = kv_values_per_token(PUBLISHED_TEXT_CONFIG)
     prefill = prefill_values_per_token(PUBLISHED_TEXT_CONFIG)
     return ModelFigures(
@@ -270,7 +272,7 @@ def speed_class(weight_bytes: int, device: str) -> str:
 
 
 def _value_bytes(precision: str, machine: Machine) -> int:
-    return COMPUTE_BYTES[compute_dtype_name(precision, machine.device)]
+    return COMPUTE_BYTES[compute_dtype_name(precision, machine.device, machine.bf16_native)]
 
 
 def _gb(value: float) -> str:
@@ -316,12 +318,3 @@ def available_ram() -> int | None:
     except ImportError:
         return None
     return int(psutil.virtual_memory().available)
-
-
-def cpu_has_bf16() -> bool:
-    """Whether the CPU computes bf16 in hardware (Linux's /proc/cpuinfo flags; False where unknown)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return False
-    return bool(CPU_BF16_FLAGS & set(text.split()))

@@ -4,7 +4,8 @@ One copy per source folder, precision and kind of device, under the caller's fol
 (``<root>/<model>-<path hash>/<precision>-<cpu|cuda>/``); a new copy replaces the old one.
 A copy is keyed on what made it: the source's config and weight files (names, sizes,
 modification times), the versions of torch, transformers, bitsandbytes and safetensors, the
-precision and the device kind. A copy whose key differs is stale and is rebuilt.
+precision, the device kind and the dtype of the unquantized parts. A copy whose key differs is
+stale and is rebuilt.
 
 A copy is written into a temporary folder and renamed into place last, so a killed process
 or a full disk never leaves a half copy that a later start would read; ``heron-cache.json``,
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from engine.model.precision import compute_dtype_name
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ def cache_key(source: Path, weight_files: list[Path], precision: str, device: st
         "versions": library_versions(),
         "precision": precision,
         "device": device_kind(device),
+        "other_parts": compute_dtype_name(precision, device),  # bf16 or fp32: the CPU decides
     }
 
 

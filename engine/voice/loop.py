@@ -118,7 +118,6 @@ class VoiceLoop:
         self._stopped = threading.Event()
         self._listener: threading.Thread | None = None
         self._fed_s = 0.0  # 16 kHz stream time fed to the detector
-        # While paused for a possible barge-in: (onset stream time, when paused, stream time when paused).
         self.barge = BargeWatch(player, self.detector, self._wall_of, self.echo.echo_delay_s)
         self._confirmed = False  # the detector's current turn was reported (SpeechStarted)
         self._recent: deque[np.ndarray] = deque()
@@ -403,9 +402,7 @@ class VoiceLoop:
         if self.echo.enabled and self.echo.double_talk.hears_echo is not None:
             return
         if self._speaking() and self.barge.pause is None:
-            self.barge.pause_for(
-                event.at_s - CHUNK / RATE
-            )  # silence first; decide whether it was speech after
+            self.barge.pause_for(event.at_s - CHUNK / RATE)  # silence first; speech or not after
 
     def _on_blip(self, event: VadEvent) -> None:
         pass  # while paused for the user, ``_settle_barge`` decides when to resume
@@ -413,10 +410,8 @@ class VoiceLoop:
     def _on_started(self, event: VadEvent) -> None:
         if self.barge.pause is not None:
             return  # Heron was speaking; ``_settle_barge`` confirms the turn once it is surely not echo
-        if self._speaking():
-            # A voice over Heron's that the double-talk test took for echo: the canceller let
-            # some through (its delay jumped, say). Only a voice outlasting the echo is the user.
-            self.barge.pause_for(event.at_s)
+        if self._speaking():  # the double-talk test took it for echo, yet some passed the canceller
+            self.barge.pause_for(event.at_s)  # only a voice outlasting the echo is the user's
             return
         self._confirm_turn(event.at_s)
 
