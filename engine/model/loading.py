@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.errors import DeviceError, ModelError, ModelMissingError, OutOfMemoryError, RequestError
 from engine.files import FileRefusedError, read_limited
-from engine.model import fast_paths, fit
+from engine.model import cpu_attention, fast_paths, fit
 from engine.model.architecture import MODEL_TYPES, Architecture, architecture_for, audio_limit_s
 from engine.model.encoder_groups import encode_windows_in_groups
 from engine.model.precision import PRECISIONS, QUANTIZED, compute_dtype_name
@@ -316,6 +316,7 @@ def load_model(
     model.eval()
     encode_windows_in_groups(model)  # a long clip's windows a few at a time: bounded memory
     fast_paths.install(model, placed.precision, placed.device)  # quantized layers' fast kernels
+    cpu_attention.install(model, placed.device)  # decoding's attention, heads grouped
     return LoadedModel(
         model=model,
         processor=processor,
