@@ -6,9 +6,10 @@ engine/model/cpu_kernels.py (their type stays bitsandbytes'): 4-bit weights pack
 fused CPU kernel 4× faster than bitsandbytes packs them, a prefill kernel per precision
 (``HERON_PREFILL_KERNEL``: ``fused`` or ``dequant``; unset, the one measured fastest for the
 CPU at hand: ``dequant`` where the CPU has AMX, whose bf16 matrix products outrun the fused
-kernel, else ``fused`` for 4 bits; 8 bits always dequantize). Decoding a token keeps bitsandbytes' own kernels, which read
-each weight once. On CUDA, bitsandbytes 0.50 already prefills through dequantize-then-GEMM
-(above 1536 tokens) and decodes with its fused kernels: the path stays stock there.
+kernel, else ``fused`` for 4 bits; 8 bits always dequantize). Decoding a token keeps
+bitsandbytes' own kernels, which read each weight once. On CUDA, bitsandbytes 0.50 already
+prefills through dequantize-then-GEMM (above 1536 tokens) and decodes with its fused kernels:
+the path stays stock there.
 
 ``install`` is called once a model is built (engine/model/loading.py); training keeps working
 on those layers, which hand training calls to bitsandbytes unchanged.

@@ -25,8 +25,9 @@ BARGE_LEVEL = 10 ** (-50 / 20)  # without echo cancellation: this loud while Her
 BARGE_FRAMES = 2  # ... for this many 10 ms frames in a row: pause the speaker
 DOUBLE_TALK_FRAMES = 2  # with it: the double-talk test's verdict for this many frames in a row
 BARGE_CONFIRM_S = 0.6  # no speech confirmed within this (and quiet): resume speaking
-ECHO_TAIL_S = 0.35  # after a pause, echo of what was on its way has died out (and the detector noticed),
-# beyond the echo path's own delay (a sound server's buffering can make it hundreds of milliseconds)
+# After the speaker's last sample and the echo path's delay (a busy sound server can make that
+# hundreds of milliseconds), its echo has died out within this, and the detector noticed.
+ECHO_TAIL_S = 0.35
 
 
 @dataclass(frozen=True)
