@@ -85,8 +85,7 @@ class BargeWatch:
         if pause is None:
             return None
         # Voice heard longer after the speaker fell silent than its echo lasts is the user's.
-        tail = self.echo_tail_s()
-        if detector.state == "speaking" and self._wall_of(detector.voice_end_s) >= self.quiet_since() + tail:
+        if detector.state == "speaking" and self.echo_over_at(self._wall_of(detector.voice_end_s)):
             self.pause = None
             self.player.stop()
             stop_ms = (pause.at - self._wall_of(pause.onset_s) + self.player.latency_s) * 1000
@@ -94,11 +93,16 @@ class BargeWatch:
         if (
             time.monotonic() - pause.at > BARGE_CONFIRM_S
             and detector.state != "speaking"
-            and (detector.state == "idle" or detector.voice_end_s < fed_s - tail)
+            and (detector.state == "idle" or detector.voice_end_s < fed_s - self.echo_tail_s())
         ):
             self.pause = None
             self.player.resume()
         return None
+
+    def echo_over_at(self, moment: float) -> bool:
+        """Whether the speaker's echo has died out by monotonic time ``moment`` (False while it plays)."""
+        quiet = self.quiet_since()
+        return quiet is not None and moment >= quiet + self.echo_tail_s()
 
     def echo_tail_s(self) -> float:
         """How long after the speaker falls silent its echo may still be heard."""

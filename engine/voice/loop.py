@@ -338,8 +338,7 @@ class VoiceLoop:
         """The speaker has been quiet (paused, stopped or idle) for longer than its echo lasts."""
         if not self.echo.enabled:
             return False  # the canceller passes the microphone through anyway
-        quiet_since = self.barge.quiet_since()
-        return quiet_since is not None and block_start >= quiet_since + self.barge.echo_tail_s()
+        return self.barge.echo_over_at(block_start)
 
     def _keep_recent(self, samples: np.ndarray) -> None:
         if self._ptt is not None:
